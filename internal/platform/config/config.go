@@ -1,0 +1,355 @@
+// Package config holds the typed configuration of every pvara command and its
+// validation. Loading (flags, PVARA_* environment, config file, defaults) is
+// done by cmd/pvara with viper; this package knows nothing about where values
+// come from, only what they must look like.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Secret is a string that never prints itself: fmt, slog and JSON all see
+// "[redacted]", so a configuration dump or a log line cannot leak it.
+type Secret string
+
+// String hides the value.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// LogValue hides the value from slog.
+func (s Secret) LogValue() any { return s.String() }
+
+// MarshalText hides the value from encoders.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Reveal returns the secret itself, for the one place that needs it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Config is the whole configuration. Field tags are the viper keys; the
+// environment variable of a key is PVARA_ + the key upper-cased with dots
+// turned into underscores (http.addr → PVARA_HTTP_ADDR).
+type Config struct {
+	// Dev is set by `pvara dev` only; it allows the in-process fallbacks.
+	Dev bool `mapstructure:"-"`
+
+	HTTP       HTTP       `mapstructure:"http"`
+	Admin      Admin      `mapstructure:"admin"`
+	Log        Log        `mapstructure:"log"`
+	Database   Database   `mapstructure:"database"`
+	Redis      Redis      `mapstructure:"redis"`
+	Kafka      Kafka      `mapstructure:"kafka"`
+	Partitions Partitions `mapstructure:"partitions"`
+	Data       Data       `mapstructure:"data"`
+	DevEnv     DevEnv     `mapstructure:"dev"`
+	Shutdown   Shutdown   `mapstructure:"shutdown"`
+}
+
+// HTTP configures the public API listener.
+type HTTP struct {
+	Addr              string        `mapstructure:"addr"`
+	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
+	ReadTimeout       time.Duration `mapstructure:"read_timeout"`
+	WriteTimeout      time.Duration `mapstructure:"write_timeout"`
+	IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
+	MaxBodyBytes      int64         `mapstructure:"max_body_bytes"`
+	CORSOrigins       []string      `mapstructure:"cors_origins"`
+	// TrustedProxies are the CIDRs whose X-Forwarded-For / Forwarded headers
+	// are believed when working out the client IP.
+	TrustedProxies []string `mapstructure:"trusted_proxies"`
+	// PublicURL is the externally visible base URL, used as the JWT issuer
+	// and in links.
+	PublicURL string `mapstructure:"public_url"`
+}
+
+// Admin configures the operator listener (/livez, /readyz, /metrics, pprof).
+type Admin struct {
+	Addr string `mapstructure:"addr"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Format is "json", "text" or "" (text on a terminal, else json).
+	Format string `mapstructure:"format"`
+	Level  string `mapstructure:"level"`
+}
+
+// Database configures PostgreSQL.
+type Database struct {
+	URL Secret `mapstructure:"url"`
+	// MigrateURL is the owner connection used by `migrate` (defaults to URL).
+	MigrateURL Secret `mapstructure:"migrate_url"`
+	// Role, when set, is assumed with SET ROLE on every new connection, so a
+	// privileged login still runs the application as the non-owner role that
+	// row-level security applies to. Leave empty when the login role is
+	// already the application role (the PgBouncer transaction-mode setup).
+	Role             string        `mapstructure:"role"`
+	MaxConns         int32         `mapstructure:"max_conns"`
+	MinConns         int32         `mapstructure:"min_conns"`
+	MaxConnLifetime  time.Duration `mapstructure:"max_conn_lifetime"`
+	MaxConnIdleTime  time.Duration `mapstructure:"max_conn_idle_time"`
+	ConnectTimeout   time.Duration `mapstructure:"connect_timeout"`
+	StatementTimeout time.Duration `mapstructure:"statement_timeout"`
+	// QueryExecMode is pgx's statement mode: cache_statement (default),
+	// cache_describe, describe_exec, exec or simple_protocol. Use exec or
+	// simple_protocol behind a PgBouncer in transaction mode that does not
+	// track prepared statements.
+	QueryExecMode string `mapstructure:"query_exec_mode"`
+}
+
+// Redis configures the Redis client.
+type Redis struct {
+	URL Secret `mapstructure:"url"`
+	// Prefix is put in front of every key, so several deployments (or
+	// tests) can share one Redis.
+	Prefix string `mapstructure:"prefix"`
+}
+
+// Kafka configures the Kafka client.
+type Kafka struct {
+	Brokers           []string `mapstructure:"brokers"`
+	ClientID          string   `mapstructure:"client_id"`
+	TLS               bool     `mapstructure:"tls"`
+	TLSCAFile         string   `mapstructure:"tls_ca_file"`
+	SASLMechanism     string   `mapstructure:"sasl_mechanism"`
+	SASLUsername      string   `mapstructure:"sasl_username"`
+	SASLPassword      Secret   `mapstructure:"sasl_password"`
+	TopicPartitions   int32    `mapstructure:"topic_partitions"`
+	ReplicationFactor int16    `mapstructure:"replication_factor"`
+}
+
+// Partitions configures the partition manager.
+type Partitions struct {
+	MonthsAhead int `mapstructure:"months_ahead"`
+}
+
+// Data configures where `pvara dev` keeps its state.
+type Data struct {
+	Dir string `mapstructure:"dir"`
+}
+
+// DevEnv configures `pvara dev`.
+type DevEnv struct {
+	KafkaAddr string `mapstructure:"kafka_addr"`
+}
+
+// Shutdown configures graceful shutdown.
+type Shutdown struct {
+	// Delay is how long the process keeps serving after /readyz turned 503,
+	// so load balancers stop sending before the listener closes.
+	Delay time.Duration `mapstructure:"delay"`
+	// Grace bounds how long in-flight requests and workers get to finish.
+	Grace time.Duration `mapstructure:"grace"`
+}
+
+// Defaults returns the default configuration.
+func Defaults() Config {
+	return Config{
+		HTTP: HTTP{
+			Addr:              ":8080",
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxBodyBytes:      1 << 20,
+			PublicURL:         "http://localhost:8080",
+		},
+		Admin: Admin{Addr: ":9090"},
+		Log:   Log{Level: "info"},
+		Database: Database{
+			Role:            "pvara_app",
+			MaxConns:        32,
+			MinConns:        2,
+			MaxConnLifetime: time.Hour,
+			MaxConnIdleTime: 10 * time.Minute,
+			ConnectTimeout:  5 * time.Second,
+			// StatementTimeout bounds every statement of the API; a runaway
+			// query is cut instead of holding a connection.
+			StatementTimeout: 30 * time.Second,
+			QueryExecMode:    "cache_statement",
+		},
+		Redis:      Redis{Prefix: "pvara:"},
+		Kafka:      Kafka{ClientID: "pvara", TopicPartitions: 6, ReplicationFactor: -1},
+		Partitions: Partitions{MonthsAhead: 3},
+		Data:       Data{Dir: "./.pvara"},
+		DevEnv:     DevEnv{KafkaAddr: "127.0.0.1:19092"},
+		Shutdown:   Shutdown{Delay: 0, Grace: 25 * time.Second},
+	}
+}
+
+// Error is a bad configuration value. Its message is one line that names the
+// key (and its environment variable) and what it expects; it never repeats a
+// secret value.
+type Error struct {
+	Key    string
+	Expect string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("invalid configuration: %s (%s): expected %s", e.Key, EnvName(e.Key), e.Expect)
+}
+
+// EnvName is the environment variable of a key.
+func EnvName(key string) string {
+	return "PVARA_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+var execModes = []string{"cache_statement", "cache_describe", "describe_exec", "exec", "simple_protocol"}
+
+// Validate checks every value and returns the first bad one as an *Error.
+// Which values must be present depends on the command: Require lists them.
+func (c *Config) Validate() error {
+	checks := []struct {
+		ok     bool
+		key    string
+		expect string
+	}{
+		{validAddr(c.HTTP.Addr), "http.addr", "a listen address host:port, e.g. :8080"},
+		{validAddr(c.Admin.Addr), "admin.addr", "a listen address host:port, e.g. :9090"},
+		{c.HTTP.ReadHeaderTimeout > 0, "http.read_header_timeout", "a positive duration, e.g. 5s"},
+		{c.HTTP.ReadTimeout > 0, "http.read_timeout", "a positive duration, e.g. 30s"},
+		{c.HTTP.WriteTimeout > 0, "http.write_timeout", "a positive duration, e.g. 60s"},
+		{c.HTTP.IdleTimeout > 0, "http.idle_timeout", "a positive duration, e.g. 120s"},
+		{c.HTTP.MaxBodyBytes >= 1024 && c.HTTP.MaxBodyBytes <= 64<<20, "http.max_body_bytes", "a byte count between 1024 and 67108864"},
+		{validOrigins(c.HTTP.CORSOrigins), "http.cors_origins", "a comma-separated list of origins like https://portal.example.gov.pk, or *"},
+		{validCIDRs(c.HTTP.TrustedProxies), "http.trusted_proxies", "a comma-separated list of IP addresses or CIDRs"},
+		{validURL(c.HTTP.PublicURL, "http", "https"), "http.public_url", "an http(s) URL"},
+		{slices.Contains([]string{"", "json", "text"}, c.Log.Format), "log.format", "json or text"},
+		{slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level), "log.level", "debug, info, warn or error"},
+		{c.Database.URL == "" || validURL(string(c.Database.URL), "postgres", "postgresql"), "database.url", "a postgres:// URL"},
+		{c.Database.MigrateURL == "" || validURL(string(c.Database.MigrateURL), "postgres", "postgresql"), "database.migrate_url", "a postgres:// URL"},
+		{c.Database.Role == "" || validIdent(c.Database.Role), "database.role", "a PostgreSQL role name (letters, digits, _), or empty"},
+		{c.Database.MaxConns >= 1 && c.Database.MaxConns <= 1000, "database.max_conns", "a number between 1 and 1000"},
+		{c.Database.MinConns >= 0 && c.Database.MinConns <= c.Database.MaxConns, "database.min_conns", "a number between 0 and database.max_conns"},
+		{c.Database.MaxConnLifetime > 0, "database.max_conn_lifetime", "a positive duration"},
+		{c.Database.MaxConnIdleTime > 0, "database.max_conn_idle_time", "a positive duration"},
+		{c.Database.ConnectTimeout > 0, "database.connect_timeout", "a positive duration"},
+		{c.Database.StatementTimeout >= 0, "database.statement_timeout", "a duration (0 disables)"},
+		{slices.Contains(execModes, c.Database.QueryExecMode), "database.query_exec_mode", "one of " + strings.Join(execModes, ", ")},
+		{c.Redis.URL == "" || validURL(string(c.Redis.URL), "redis", "rediss", "unix"), "redis.url", "a redis:// or rediss:// URL"},
+		{validBrokers(c.Kafka.Brokers), "kafka.brokers", "a comma-separated list of host:port"},
+		{c.Kafka.ClientID != "", "kafka.client_id", "a non-empty client id"},
+		{slices.Contains([]string{"", "plain", "scram-sha-256", "scram-sha-512"}, strings.ToLower(c.Kafka.SASLMechanism)), "kafka.sasl_mechanism", "plain, scram-sha-256 or scram-sha-512"},
+		{c.Kafka.SASLMechanism == "" || c.Kafka.SASLUsername != "", "kafka.sasl_username", "a user name when kafka.sasl_mechanism is set"},
+		{c.Kafka.TopicPartitions >= 1 && c.Kafka.TopicPartitions <= 1000, "kafka.topic_partitions", "a number between 1 and 1000"},
+		{c.Kafka.ReplicationFactor == -1 || (c.Kafka.ReplicationFactor >= 1 && c.Kafka.ReplicationFactor <= 7), "kafka.replication_factor", "-1 (broker default) or a number between 1 and 7"},
+		{c.Partitions.MonthsAhead >= 1 && c.Partitions.MonthsAhead <= 24, "partitions.months_ahead", "a number of months between 1 and 24"},
+		{c.Data.Dir != "", "data.dir", "a directory path"},
+		{validAddr(c.DevEnv.KafkaAddr), "dev.kafka_addr", "a listen address host:port"},
+		{c.Shutdown.Delay >= 0 && c.Shutdown.Delay <= 5*time.Minute, "shutdown.delay", "a duration between 0s and 5m"},
+		{c.Shutdown.Grace > 0 && c.Shutdown.Grace <= 10*time.Minute, "shutdown.grace", "a duration between 1s and 10m"},
+	}
+	for _, ch := range checks {
+		if !ch.ok {
+			return &Error{Key: ch.key, Expect: ch.expect}
+		}
+	}
+	return nil
+}
+
+// Require checks that the named keys have a value; commands call it for the
+// dependencies they cannot run without.
+func (c *Config) Require(keys ...string) error {
+	for _, k := range keys {
+		var empty bool
+		switch k {
+		case "database.url":
+			empty = c.Database.URL == ""
+		case "redis.url":
+			empty = c.Redis.URL == ""
+		case "kafka.brokers":
+			empty = len(c.Kafka.Brokers) == 0
+		default:
+			return fmt.Errorf("config: Require does not know key %q", k)
+		}
+		if empty {
+			return &Error{Key: k, Expect: "a value (this command needs it)"}
+		}
+	}
+	return nil
+}
+
+// IsError reports whether err is a configuration error.
+func IsError(err error) bool {
+	var ce *Error
+	return errors.As(err, &ce)
+}
+
+func validAddr(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || port == "" {
+		return false
+	}
+	_ = host
+	for _, r := range port {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func validURL(s string, schemes ...string) bool {
+	u, err := url.Parse(s)
+	if err != nil {
+		return false
+	}
+	return slices.Contains(schemes, u.Scheme) && (u.Host != "" || u.Scheme == "unix" || u.Path != "")
+}
+
+func validOrigins(origins []string) bool {
+	for _, o := range origins {
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return false
+		}
+	}
+	return true
+}
+
+func validCIDRs(items []string) bool {
+	for _, s := range items {
+		if _, err := netip.ParsePrefix(s); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(s); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func validBrokers(items []string) bool {
+	for _, b := range items {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func validIdent(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for i, r := range s {
+		if r == '_' || (r >= 'a' && r <= 'z') || (i > 0 && r >= '0' && r <= '9') {
+			continue
+		}
+		return false
+	}
+	return true
+}

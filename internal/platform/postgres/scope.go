@@ -1,0 +1,71 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// ScopeKind says on whose behalf a transaction runs. Row-level-security
+// policies read it (current_setting('app.scope', true)) together with
+// app.org_id and app.user_id; a transaction that sets nothing sees no
+// organisation-scoped rows at all, so a forgotten scope fails closed.
+type ScopeKind string
+
+// Scope kinds.
+const (
+	// ScopeOrg is staff of one organisation: they see that organisation's rows.
+	ScopeOrg ScopeKind = "org"
+	// ScopeUser is a signed-in person acting on their own rows (a candidate).
+	ScopeUser ScopeKind = "user"
+	// ScopePublic is an anonymous reader: only rows a policy marks public.
+	ScopePublic ScopeKind = "public"
+	// ScopeSystem is a worker or maintenance job acting for every
+	// organisation; only background code uses it.
+	ScopeSystem ScopeKind = "system"
+)
+
+// Scope is the row-level-security context of one transaction.
+type Scope struct {
+	Kind   ScopeKind
+	OrgID  uuid.UUID
+	UserID uuid.UUID
+}
+
+// OrgScope is staff of org acting as user.
+func OrgScope(org, user uuid.UUID) Scope { return Scope{Kind: ScopeOrg, OrgID: org, UserID: user} }
+
+// UserScope is a person acting on their own rows.
+func UserScope(user uuid.UUID) Scope { return Scope{Kind: ScopeUser, UserID: user} }
+
+// PublicScope is an anonymous reader.
+func PublicScope() Scope { return Scope{Kind: ScopePublic} }
+
+// SystemScope is background work across organisations.
+func SystemScope() Scope { return Scope{Kind: ScopeSystem} }
+
+func idOrEmpty(id uuid.UUID) string {
+	if id == uuid.Nil {
+		return ""
+	}
+	return id.String()
+}
+
+// Apply sets the scope for the rest of tx with set_config(..., true), which is
+// transaction-local: it ends with the transaction, so it is safe behind
+// PgBouncer in transaction mode and never leaks to the next user of the
+// connection.
+func (s Scope) Apply(ctx context.Context, tx pgx.Tx) error {
+	if s.Kind == "" {
+		return fmt.Errorf("postgres: empty scope")
+	}
+	_, err := tx.Exec(ctx,
+		"SELECT set_config('app.scope', $1, true), set_config('app.org_id', $2, true), set_config('app.user_id', $3, true)",
+		string(s.Kind), idOrEmpty(s.OrgID), idOrEmpty(s.UserID))
+	if err != nil {
+		return Translate(fmt.Errorf("set scope: %w", err))
+	}
+	return nil
+}
