@@ -21,14 +21,14 @@ import (
 // machine code, the request id and, for validation, the bad fields. It is
 // the only error shape the API writes.
 type Problem struct {
-	Type      string                `json:"type" doc:"A URI naming the problem type (urn:pvara:problem:<code>)."`
-	Title     string                `json:"title" doc:"Short summary of the problem type."`
-	Status    int                   `json:"status" doc:"HTTP status code."`
-	Detail    string                `json:"detail,omitempty" doc:"Explanation of this occurrence."`
-	Code      string                `json:"code" doc:"Stable machine-readable code, e.g. duplicate_application."`
-	RequestID string                `json:"request_id,omitempty" doc:"The request id, also in the X-Request-ID header."`
-	Errors    []apperr.FieldError   `json:"errors,omitempty" doc:"For validation problems, each bad field."`
-	headers   map[string]string     `json:"-"`
+	Type      string              `json:"type" doc:"A URI naming the problem type (urn:pvara:problem:<code>)."`
+	Title     string              `json:"title" doc:"Short summary of the problem type."`
+	Status    int                 `json:"status" doc:"HTTP status code."`
+	Detail    string              `json:"detail,omitempty" doc:"Explanation of this occurrence."`
+	Code      string              `json:"code" doc:"Stable machine-readable code, e.g. duplicate_application."`
+	RequestID string              `json:"request_id,omitempty" doc:"The request id, also in the X-Request-ID header."`
+	Errors    []apperr.FieldError `json:"errors,omitempty" doc:"For validation problems, each bad field."`
+	headers   map[string]string   `json:"-"`
 }
 
 // Error implements error.

@@ -49,7 +49,9 @@ func (e *ConstraintError) Unwrap() error { return e.err }
 // be retried as a whole.
 type RetryableError struct{ err error }
 
-func (e *RetryableError) Error() string { return "postgres: transaction conflict, retry: " + e.err.Error() }
+func (e *RetryableError) Error() string {
+	return "postgres: transaction conflict, retry: " + e.err.Error()
+}
 func (e *RetryableError) Unwrap() error { return e.err }
 
 // Translate maps driver errors to this package's errors; anything else is
