@@ -11,6 +11,20 @@ import (
 	"github.com/google/uuid"
 )
 
+type PlatformAuditLog struct {
+	ID         uuid.UUID
+	OccurredAt time.Time
+	OrgID      *uuid.UUID
+	ActorID    *uuid.UUID
+	ActorRole  string
+	Action     string
+	Resource   string
+	ResourceID string
+	Ip         string
+	RequestID  string
+	Details    json.RawMessage
+}
+
 type PlatformOutbox struct {
 	ID        uuid.UUID
 	Topic     string
