@@ -14,3 +14,4 @@ build:
 # generate regenerates the sqlc code.
 generate:
 	$(GO) run github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION) generate
+	$(GO) test ./cmd/pvara -run TestOpenAPIDocument -count=1 -update

@@ -152,7 +152,9 @@ func (a *app) Close() {
 func (a *app) router() (*httpx.Router, error) {
 	r, err := httpx.NewRouter(httpx.RouterConfig{
 		Title:          "PVARA API",
-		Version:        version,
+		// The contract version, not the binary version: the document must
+		// not change with every build.
+		Version:        apiVersion,
 		MaxBodyBytes:   a.cfg.HTTP.MaxBodyBytes,
 		CORSOrigins:    a.cfg.HTTP.CORSOrigins,
 		TrustedProxies: a.cfg.HTTP.TrustedProxies,
@@ -172,6 +174,9 @@ func (a *app) router() (*httpx.Router, error) {
 // them. Each module that adds a role adds its name here and its roleFunc in
 // its wiring; the names are known before connecting to anything, so a bad
 // --role is refused at once.
+// apiVersion is the version of the REST contract in the OpenAPI document.
+const apiVersion = "1.0"
+
 var knownRoles = []string{"maintenance"}
 
 // selectRoles resolves --role values (comma-separated, or "all").

@@ -89,6 +89,13 @@ optional config file (--config or PVARA_CONFIG), then defaults. Exit codes:
 0 success, 1 failure at run time, 2 bad usage or configuration.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q; run 'pvara --help' for the commands", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.PersistentFlags().String("config", "", "configuration file (YAML, JSON or TOML); also PVARA_CONFIG")
 	root.PersistentFlags().String("log-format", "", "log format: json or text (default: text on a terminal, else json); PVARA_LOG_FORMAT")

@@ -5,8 +5,10 @@
 package httpx
 
 import (
+	"encoding/json"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
@@ -50,10 +52,10 @@ func NewRouter(cfg RouterConfig, logger *slog.Logger, m *HTTPMetrics) (*Router, 
 		return nil, err
 	}
 	errs := &ErrorMapper{Logger: logger}
-	errs.hookHuma()
+	installHumaHook()
 
 	mux := chi.NewMux()
-	mux.Use(RequestID, Observe(logger, m, cfg.AccessLog), Recover(logger), SecurityHeaders)
+	mux.Use(RequestID, Observe(logger, m, cfg.AccessLog), Recover(logger), SecurityHeaders, errs.middleware)
 	if len(cfg.CORSOrigins) > 0 {
 		mux.Use(cors.Handler(cors.Options{
 			AllowedOrigins:   cfg.CORSOrigins,
@@ -76,7 +78,9 @@ func NewRouter(cfg RouterConfig, logger *slog.Logger, m *HTTPMetrics) (*Router, 
 	})
 
 	hc := huma.DefaultConfig(cfg.Title, cfg.Version)
-	hc.OpenAPIPath = OpenAPIPath
+	// huma's own spec handler caches lazily without synchronisation (a data
+	// race under concurrent first requests); serve the document ourselves.
+	hc.OpenAPIPath = ""
 	hc.DocsPath = "" // the docs UI loads scripts from a CDN; serve the document only
 	hc.SchemasPath = ""
 	hc.CreateHooks = nil // no $schema links in bodies
@@ -95,6 +99,15 @@ func NewRouter(cfg RouterConfig, logger *slog.Logger, m *HTTPMetrics) (*Router, 
 		}
 	})
 	api := humachi.New(mux, hc)
+	var once sync.Once
+	var spec []byte
+	mux.Get(OpenAPIPath+".json", func(w http.ResponseWriter, _ *http.Request) {
+		// Built at the first request, when every module has registered.
+		once.Do(func() { spec, _ = json.Marshal(api.OpenAPI()) })
+		w.Header().Set("Content-Type", "application/openapi+json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(spec)
+	})
 	return &Router{Mux: mux, API: api, Errors: errs}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -161,23 +162,52 @@ func (m *ErrorMapper) log(ctx context.Context, status int, err error) {
 	}
 }
 
-// hookHuma makes huma produce Problems. huma keeps its error constructor in
-// a package variable, so this is process-wide; every API built by this
-// package installs the same function.
-func (m *ErrorMapper) hookHuma() {
+type mapperKey struct{}
+
+// withMapper puts m in the request context, where the huma hook finds it.
+func (m *ErrorMapper) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), mapperKey{}, m)))
+	})
+}
+
+// fallbackMapper serves errors huma builds outside a request (none expected).
+var fallbackMapper = &ErrorMapper{}
+
+// installHumaHook makes huma produce Problems. huma keeps its error
+// constructor in a package variable, so the hook is process-wide; it finds
+// the router's own mapper (and logger) in the request context, so several
+// routers in one process (tests) each log to their own logger.
+func installHumaHook() { hookOnce.Do(setHumaHook) }
+
+var hookOnce sync.Once
+
+func setHumaHook() {
 	huma.NewErrorWithContext = func(hctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
-		var ctx context.Context = context.Background()
+		ctx := context.Background()
 		if hctx != nil {
 			ctx = hctx.Context()
 		}
-		return m.fromHuma(ctx, status, msg, errs)
+		m, ok := ctx.Value(mapperKey{}).(*ErrorMapper)
+		if !ok {
+			m = fallbackMapper
+		}
+		p := m.fromHuma(ctx, status, msg, errs)
+		// huma applies headers only from the handler's original error, which
+		// for an *apperr.Error has none: set Retry-After here.
+		if hctx != nil {
+			for k, v := range p.headers {
+				hctx.SetHeader(k, v)
+			}
+		}
+		return p
 	}
 	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
-		return m.fromHuma(context.Background(), status, msg, errs)
+		return fallbackMapper.fromHuma(context.Background(), status, msg, errs)
 	}
 }
 
-func (m *ErrorMapper) fromHuma(ctx context.Context, status int, msg string, errs []error) huma.StatusError {
+func (m *ErrorMapper) fromHuma(ctx context.Context, status int, msg string, errs []error) *Problem {
 	if status == http.StatusInternalServerError {
 		// A handler's own error (or a failure to read the body) arrives
 		// here as a 500 carrying that error: map it like any other.
@@ -190,6 +220,8 @@ func (m *ErrorMapper) fromHuma(ctx context.Context, status int, msg string, errs
 	}
 	detail := msg
 	switch status {
+	case http.StatusUnsupportedMediaType:
+		detail = "the request body must be application/json"
 	case http.StatusUnprocessableEntity:
 		detail = "one or more fields are invalid"
 	case http.StatusBadRequest:

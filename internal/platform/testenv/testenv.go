@@ -222,3 +222,28 @@ func (d *DB) Exec(t testing.TB, sql string, args ...any) {
 		t.Fatalf("testenv: exec %q: %v", strings.SplitN(sql, "\n", 2)[0], err)
 	}
 }
+
+// NewEmptyDB returns the URL of a fresh database with no migrations applied,
+// dropped when the test ends (for migration tests).
+func NewEmptyDB(t testing.TB) string {
+	t.Helper()
+	ctx := context.Background()
+	name := "pvara_test_" + randomSuffix()
+	admin, err := pgx.Connect(ctx, AdminURL())
+	if err != nil {
+		t.Fatalf("testenv: PostgreSQL does not answer: %v", err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatalf("testenv: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), AdminURL())
+		if err != nil {
+			return
+		}
+		defer c.Close(context.Background())
+		_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	})
+	return withDatabase(AdminURL(), name)
+}
