@@ -151,7 +151,7 @@ func (a *app) Close() {
 // router builds the public API with every module's routes.
 func (a *app) router() (*httpx.Router, error) {
 	r, err := httpx.NewRouter(httpx.RouterConfig{
-		Title:          "PVARA API",
+		Title: "PVARA API",
 		// The contract version, not the binary version: the document must
 		// not change with every build.
 		Version:        apiVersion,
