@@ -54,6 +54,8 @@ type Config struct {
 	Data       Data       `mapstructure:"data"`
 	DevEnv     DevEnv     `mapstructure:"dev"`
 	Shutdown   Shutdown   `mapstructure:"shutdown"`
+	Auth       Auth       `mapstructure:"auth"`
+	Crypto     Crypto     `mapstructure:"crypto"`
 }
 
 // HTTP configures the public API listener.
@@ -153,6 +155,73 @@ type Shutdown struct {
 	Grace time.Duration `mapstructure:"grace"`
 }
 
+// Auth configures the identity module: tokens, passwords, login defence.
+type Auth struct {
+	// Issuer is the JWT iss; empty means http.public_url.
+	Issuer string `mapstructure:"issuer"`
+	// Audience is the JWT aud every access token carries and requires.
+	Audience string `mapstructure:"audience"`
+	// SigningKeys are the Ed25519 access-token keys, comma-separated
+	// "kid:base64(32-byte seed)", newest first: the first signs, all verify
+	// (and are published in the JWKS), so a key rotates without logging
+	// anyone out. Required outside `pvara dev`, which generates its own.
+	SigningKeys Secret `mapstructure:"signing_keys"`
+	// AccessTTL is the access-token lifetime.
+	AccessTTL time.Duration `mapstructure:"access_ttl"`
+	// RefreshIdleTTL ends a session unused for this long.
+	RefreshIdleTTL time.Duration `mapstructure:"refresh_idle_ttl"`
+	// RefreshAbsoluteTTL ends every session this long after login.
+	RefreshAbsoluteTTL time.Duration `mapstructure:"refresh_absolute_ttl"`
+	// RefreshReuseGrace, when positive, treats a second use of a refresh
+	// token within this long of its first use as a benign race (401
+	// refresh_race, the session survives) instead of reuse (the session is
+	// revoked). 0, the default, treats every second use as reuse.
+	RefreshReuseGrace time.Duration `mapstructure:"refresh_reuse_grace"`
+	// PasswordMinLength is the minimum password length in characters (NIST
+	// SP 800-63B-4: 15 for single-factor authentication).
+	PasswordMinLength int `mapstructure:"password_min_length"`
+	// PasswordMaxLength caps passwords (at least 64).
+	PasswordMaxLength int `mapstructure:"password_max_length"`
+	// Argon2 parameters of new hashes (OWASP: 19 MiB, 2 iterations, 1 lane).
+	Argon2MemoryKiB   int `mapstructure:"argon2_memory_kib"`
+	Argon2Iterations  int `mapstructure:"argon2_iterations"`
+	Argon2Parallelism int `mapstructure:"argon2_parallelism"`
+	// HashConcurrency bounds concurrent password hashes (0: one per CPU).
+	HashConcurrency int `mapstructure:"hash_concurrency"`
+	// HashQueue is how many requests may wait for a hashing slot; beyond it
+	// login and registration are refused at once with 503 + Retry-After.
+	HashQueue int `mapstructure:"hash_queue"`
+	// HashQueueWait bounds the wait of a queued request.
+	HashQueueWait time.Duration `mapstructure:"hash_queue_wait"`
+	// UserCacheTTL is how long a replica trusts its cached "is this
+	// account (or API client) still enabled" answer; a disable takes effect
+	// on other replicas within it.
+	UserCacheTTL time.Duration `mapstructure:"user_cache_ttl"`
+	// Login throttling: consecutive failures per account and client IP,
+	// per account, and per IP before the attempts slow down (exponential
+	// back-off from 1 s, capped at LoginMaxBlock). Counters are forgotten
+	// after LoginFailureWindow without failures.
+	LoginAccountIPFailures int           `mapstructure:"login_account_ip_failures"`
+	LoginAccountFailures   int           `mapstructure:"login_account_failures"`
+	LoginIPFailures        int           `mapstructure:"login_ip_failures"`
+	LoginFailureWindow     time.Duration `mapstructure:"login_failure_window"`
+	LoginMaxBlock          time.Duration `mapstructure:"login_max_block"`
+	// RegisterIPLimit registrations per RegisterIPWindow from one client IP.
+	RegisterIPLimit  int           `mapstructure:"register_ip_limit"`
+	RegisterIPWindow time.Duration `mapstructure:"register_ip_window"`
+}
+
+// Crypto configures field encryption (internal/platform/fieldcrypt).
+type Crypto struct {
+	// FieldKeys are the AES-256 keys of encrypted columns, comma-separated
+	// "kid:base64(32 bytes)", newest first: the first encrypts, all decrypt.
+	// Required outside `pvara dev`, which generates its own.
+	FieldKeys Secret `mapstructure:"field_keys"`
+	// BlindIndexKey is the HMAC-SHA256 key of blind indexes (base64, at
+	// least 32 bytes). It cannot rotate without re-indexing.
+	BlindIndexKey Secret `mapstructure:"blind_index_key"`
+}
+
 // Defaults returns the default configuration.
 func Defaults() Config {
 	return Config{
@@ -185,6 +254,27 @@ func Defaults() Config {
 		Data:       Data{Dir: "./.pvara"},
 		DevEnv:     DevEnv{KafkaAddr: "127.0.0.1:19092"},
 		Shutdown:   Shutdown{Delay: 0, Grace: 25 * time.Second},
+		Auth: Auth{
+			Audience:               "pvara-api",
+			AccessTTL:              15 * time.Minute,
+			RefreshIdleTTL:         7 * 24 * time.Hour,
+			RefreshAbsoluteTTL:     30 * 24 * time.Hour,
+			PasswordMinLength:      15,
+			PasswordMaxLength:      256,
+			Argon2MemoryKiB:        19 * 1024,
+			Argon2Iterations:       2,
+			Argon2Parallelism:      1,
+			HashQueue:              8,
+			HashQueueWait:          250 * time.Millisecond,
+			UserCacheTTL:           5 * time.Second,
+			LoginAccountIPFailures: 5,
+			LoginAccountFailures:   20,
+			LoginIPFailures:        100,
+			LoginFailureWindow:     15 * time.Minute,
+			LoginMaxBlock:          15 * time.Minute,
+			RegisterIPLimit:        100,
+			RegisterIPWindow:       time.Hour,
+		},
 	}
 }
 
@@ -249,6 +339,28 @@ func (c *Config) Validate() error {
 		{validAddr(c.DevEnv.KafkaAddr), "dev.kafka_addr", "a listen address host:port"},
 		{c.Shutdown.Delay >= 0 && c.Shutdown.Delay <= 5*time.Minute, "shutdown.delay", "a duration between 0s and 5m"},
 		{c.Shutdown.Grace > 0 && c.Shutdown.Grace <= 10*time.Minute, "shutdown.grace", "a duration between 1s and 10m"},
+		{c.Auth.Issuer == "" || validURL(c.Auth.Issuer, "http", "https"), "auth.issuer", "an http(s) URL, or empty for http.public_url"},
+		{c.Auth.Audience != "", "auth.audience", "a non-empty audience name"},
+		{c.Auth.AccessTTL >= time.Minute && c.Auth.AccessTTL <= time.Hour, "auth.access_ttl", "a duration between 1m and 1h"},
+		{c.Auth.RefreshIdleTTL >= 5*time.Minute && c.Auth.RefreshIdleTTL <= c.Auth.RefreshAbsoluteTTL, "auth.refresh_idle_ttl", "a duration of at least 5m and at most auth.refresh_absolute_ttl"},
+		{c.Auth.RefreshAbsoluteTTL <= 365*24*time.Hour, "auth.refresh_absolute_ttl", "a duration of at most 8760h"},
+		{c.Auth.RefreshReuseGrace >= 0 && c.Auth.RefreshReuseGrace <= time.Minute, "auth.refresh_reuse_grace", "a duration between 0s and 1m"},
+		{c.Auth.PasswordMinLength >= 8 && c.Auth.PasswordMinLength <= 64, "auth.password_min_length", "a number between 8 and 64"},
+		{c.Auth.PasswordMaxLength >= 64 && c.Auth.PasswordMaxLength <= 1024 && c.Auth.PasswordMaxLength >= c.Auth.PasswordMinLength, "auth.password_max_length", "a number between 64 and 1024"},
+		{c.Auth.Argon2MemoryKiB >= 8 && c.Auth.Argon2MemoryKiB <= 1<<21, "auth.argon2_memory_kib", "a memory size in KiB between 8 and 2097152 (OWASP: 19456)"},
+		{c.Auth.Argon2Iterations >= 1 && c.Auth.Argon2Iterations <= 64, "auth.argon2_iterations", "a number between 1 and 64 (OWASP: 2)"},
+		{c.Auth.Argon2Parallelism >= 1 && c.Auth.Argon2Parallelism <= 64, "auth.argon2_parallelism", "a number between 1 and 64 (OWASP: 1)"},
+		{c.Auth.HashConcurrency >= 0 && c.Auth.HashConcurrency <= 1024, "auth.hash_concurrency", "a number between 0 (one per CPU) and 1024"},
+		{c.Auth.HashQueue >= 0 && c.Auth.HashQueue <= 100000, "auth.hash_queue", "a number between 0 and 100000"},
+		{c.Auth.HashQueueWait >= 0 && c.Auth.HashQueueWait <= 10*time.Second, "auth.hash_queue_wait", "a duration between 0s and 10s"},
+		{c.Auth.UserCacheTTL >= 0 && c.Auth.UserCacheTTL <= 5*time.Minute, "auth.user_cache_ttl", "a duration between 0s and 5m"},
+		{c.Auth.LoginAccountIPFailures >= 1, "auth.login_account_ip_failures", "a positive number"},
+		{c.Auth.LoginAccountFailures >= 1 && c.Auth.LoginAccountFailures <= 100, "auth.login_account_failures", "a number between 1 and 100 (NIST: at most 100)"},
+		{c.Auth.LoginIPFailures >= 1, "auth.login_ip_failures", "a positive number"},
+		{c.Auth.LoginFailureWindow >= time.Minute, "auth.login_failure_window", "a duration of at least 1m"},
+		{c.Auth.LoginMaxBlock >= time.Second && c.Auth.LoginMaxBlock <= 24*time.Hour, "auth.login_max_block", "a duration between 1s and 24h"},
+		{c.Auth.RegisterIPLimit >= 1, "auth.register_ip_limit", "a positive number"},
+		{c.Auth.RegisterIPWindow >= time.Second, "auth.register_ip_window", "a positive duration"},
 	}
 	for _, ch := range checks {
 		if !ch.ok {
