@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pvara-gov/pvara/internal/jobs"
 	"github.com/pvara-gov/pvara/internal/platform/config"
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
 	"github.com/pvara-gov/pvara/internal/platform/maintenance"
@@ -44,6 +45,9 @@ type app struct {
 	middlewares []func(http.Handler) http.Handler
 
 	closers []func()
+
+	// jobs is the jobs module (the dev seed uses it).
+	jobs *jobs.Service
 }
 
 // roleFunc runs a worker role until ctx ends.
@@ -101,6 +105,12 @@ func openApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (a *ap
 	a.ready.Add("redis", a.redis.Check)
 
 	if err := a.wirePlatform(); err != nil {
+		return nil, err
+	}
+	if err := a.wireJobs(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.wireApplications(ctx); err != nil {
 		return nil, err
 	}
 	return a, nil

@@ -56,6 +56,18 @@ type Config struct {
 	Shutdown   Shutdown   `mapstructure:"shutdown"`
 	Auth       Auth       `mapstructure:"auth"`
 	Crypto     Crypto     `mapstructure:"crypto"`
+	Jobs       Jobs       `mapstructure:"jobs"`
+}
+
+// Jobs configures the jobs module.
+type Jobs struct {
+	// CacheTTL is the longest a cached job-board page lives in Redis; every
+	// change to a job invalidates all pages at once, and a page never
+	// outlives the earliest deadline it shows. 0 disables the cache.
+	CacheTTL time.Duration `mapstructure:"cache_ttl"`
+	// CloseEvery is how often the maintenance role closes jobs past their
+	// deadline (reads treat them as closed at once regardless).
+	CloseEvery time.Duration `mapstructure:"close_every"`
 }
 
 // HTTP configures the public API listener.
@@ -73,6 +85,10 @@ type HTTP struct {
 	// PublicURL is the externally visible base URL, used as the JWT issuer
 	// and in links.
 	PublicURL string `mapstructure:"public_url"`
+	// CursorSecret keys the HMAC of list cursors (at least 16 bytes); every
+	// replica must share it. Required outside `pvara dev`, which generates
+	// its own.
+	CursorSecret Secret `mapstructure:"cursor_secret"`
 }
 
 // Admin configures the operator listener (/livez, /readyz, /metrics, pprof).
@@ -275,6 +291,7 @@ func Defaults() Config {
 			RegisterIPLimit:        100,
 			RegisterIPWindow:       time.Hour,
 		},
+		Jobs: Jobs{CacheTTL: 5 * time.Minute, CloseEvery: time.Minute},
 	}
 }
 
@@ -361,6 +378,9 @@ func (c *Config) Validate() error {
 		{c.Auth.LoginMaxBlock >= time.Second && c.Auth.LoginMaxBlock <= 24*time.Hour, "auth.login_max_block", "a duration between 1s and 24h"},
 		{c.Auth.RegisterIPLimit >= 1, "auth.register_ip_limit", "a positive number"},
 		{c.Auth.RegisterIPWindow >= time.Second, "auth.register_ip_window", "a positive duration"},
+		{c.HTTP.CursorSecret == "" || len(c.HTTP.CursorSecret) >= 16, "http.cursor_secret", "a secret of at least 16 characters"},
+		{c.Jobs.CacheTTL >= 0 && c.Jobs.CacheTTL <= time.Hour, "jobs.cache_ttl", "a duration between 0s (off) and 1h"},
+		{c.Jobs.CloseEvery >= time.Second && c.Jobs.CloseEvery <= time.Hour, "jobs.close_every", "a duration between 1s and 1h"},
 	}
 	for _, ch := range checks {
 		if !ch.ok {

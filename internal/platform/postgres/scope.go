@@ -32,6 +32,19 @@ type Scope struct {
 	Kind   ScopeKind
 	OrgID  uuid.UUID
 	UserID uuid.UUID
+	// ForceCustomPlan sets plan_cache_mode = force_custom_plan for the
+	// transaction. Use it for queries with optional filters (`$1 IS NULL OR
+	// col = $1`) and full-text search: pgx prepares statements, and after
+	// five runs PostgreSQL may switch to a generic plan that cannot use the
+	// right partial or GIN index (see TRAPS.md). It rides on the same
+	// round trip as the scope.
+	ForceCustomPlan bool
+}
+
+// WithCustomPlans returns s with ForceCustomPlan set.
+func (s Scope) WithCustomPlans() Scope {
+	s.ForceCustomPlan = true
+	return s
 }
 
 // OrgScope is staff of org acting as user.
@@ -61,9 +74,11 @@ func (s Scope) Apply(ctx context.Context, tx pgx.Tx) error {
 	if s.Kind == "" {
 		return fmt.Errorf("postgres: empty scope")
 	}
-	_, err := tx.Exec(ctx,
-		"SELECT set_config('app.scope', $1, true), set_config('app.org_id', $2, true), set_config('app.user_id', $3, true)",
-		string(s.Kind), idOrEmpty(s.OrgID), idOrEmpty(s.UserID))
+	sql := "SELECT set_config('app.scope', $1, true), set_config('app.org_id', $2, true), set_config('app.user_id', $3, true)"
+	if s.ForceCustomPlan {
+		sql += ", set_config('plan_cache_mode', 'force_custom_plan', true)"
+	}
+	_, err := tx.Exec(ctx, sql, string(s.Kind), idOrEmpty(s.OrgID), idOrEmpty(s.UserID))
 	if err != nil {
 		return Translate(fmt.Errorf("set scope: %w", err))
 	}

@@ -11,6 +11,45 @@ import (
 	"github.com/google/uuid"
 )
 
+type ApplicationsProfile struct {
+	UserID           uuid.UUID
+	Version          int32
+	DateOfBirth      *time.Time
+	Gender           *string
+	DomicileProvince *string
+	DomicileDistrict *string
+	Education        json.RawMessage
+	Experience       json.RawMessage
+	Skills           []string
+	ResumeText       string
+	PhoneEnc         []byte
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+type JobsJob struct {
+	ID           uuid.UUID
+	OrgID        uuid.UUID
+	Status       string
+	Version      int32
+	Title        string
+	Department   string
+	Description  string
+	Location     string
+	Province     *string
+	Grade        *string
+	Positions    int32
+	OpensAt      time.Time
+	ClosesAt     time.Time
+	Criteria     json.RawMessage
+	CreatedBy    uuid.UUID
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	PublishedAt  *time.Time
+	ClosedAt     *time.Time
+	SearchVector interface{}
+}
+
 type PlatformAuditLog struct {
 	ID         uuid.UUID
 	OccurredAt time.Time

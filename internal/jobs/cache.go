@@ -1,0 +1,160 @@
+package jobs
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/pvara-gov/pvara/internal/platform/redisx"
+)
+
+// boardCache keeps rendered board pages in Redis.
+//
+// Invalidation is by generation: every cache key holds the current
+// generation token, stored under one Redis key; every committed change to
+// a published job replaces the token, so all cached pages are orphaned at
+// once, on every replica, with one SET. A reader fetches the token and the
+// page in one round trip (a Lua script). A reader that missed reads the
+// database and stores its page under the token it read *before* reading
+// the database, so a page computed from data older than a write can only be
+// stored under a token the write has already retired: it is never served.
+//
+// Pages also expire by themselves no later than the earliest deadline they
+// show (and the next opening of a published job), so a cached page never
+// shows a job as open past closes_at, with or without the maintenance task.
+//
+// Tokens are random (UUIDv7), not counters: if Redis loses the token key
+// (eviction, restart) the next reader installs a fresh token, and pages of
+// the old one can never be mistaken for current.
+type boardCache struct {
+	rdb    *redisx.Client
+	ttl    time.Duration
+	genKey string
+	prefix string
+	logger *slog.Logger
+	sf     singleflight.Group
+
+	lookups       *prometheus.CounterVec
+	invalidations prometheus.Counter
+}
+
+// getScript returns {generation, page or nil}; it installs a generation when
+// there is none.
+var getScript = redis.NewScript(`
+local gen = redis.call('GET', KEYS[1])
+if not gen then
+  redis.call('SET', KEYS[1], ARGV[2], 'NX')
+  gen = redis.call('GET', KEYS[1])
+end
+return {gen, redis.call('GET', ARGV[1] .. gen .. ':' .. ARGV[3])}
+`)
+
+func newBoardCache(rdb *redisx.Client, ttl time.Duration, logger *slog.Logger, reg prometheus.Registerer) *boardCache {
+	c := &boardCache{
+		rdb: rdb, ttl: ttl, logger: logger,
+		// One hash tag for every board key keeps them in one slot should the
+		// deployment move to Redis Cluster (the script builds page keys).
+		genKey: rdb.Key("jobs", "{board}", "gen"),
+		prefix: rdb.Key("jobs", "{board}", "page") + ":",
+		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pvara_jobs_board_cache_lookups_total",
+			Help: "Board cache lookups by result (hit, miss, error).",
+		}, []string{"result"}),
+		invalidations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pvara_jobs_board_cache_invalidations_total",
+			Help: "Board cache generations retired by changes to jobs.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(c.lookups, c.invalidations)
+	}
+	return c
+}
+
+// cachedPage is a rendered page: its body, entity tag and expiry.
+type cachedPage struct {
+	Body    []byte
+	ETag    string
+	Expires time.Time
+}
+
+// encode lays a page out as expiry (8 bytes, Unix ms) | len(etag) (1) |
+// etag | body.
+func (p cachedPage) encode() []byte {
+	b := make([]byte, 0, 9+len(p.ETag)+len(p.Body))
+	b = binary.BigEndian.AppendUint64(b, uint64(p.Expires.UnixMilli()))
+	b = append(b, byte(len(p.ETag)))
+	b = append(b, p.ETag...)
+	return append(b, p.Body...)
+}
+
+func decodePage(b []byte) (cachedPage, bool) {
+	if len(b) < 9 || len(b) < 9+int(b[8]) {
+		return cachedPage{}, false
+	}
+	n := int(b[8])
+	return cachedPage{
+		Expires: time.UnixMilli(int64(binary.BigEndian.Uint64(b[:8]))),
+		ETag:    string(b[9 : 9+n]),
+		Body:    b[9+n:],
+	}, true
+}
+
+// get returns the current generation and the page stored under it for key
+// (nil when absent or expired at now).
+func (c *boardCache) get(ctx context.Context, key string, now time.Time) (string, *cachedPage, error) {
+	res, err := getScript.Run(ctx, c.rdb, []string{c.genKey}, c.prefix, uuid.Must(uuid.NewV7()).String(), key).Slice()
+	if err != nil {
+		c.lookups.WithLabelValues("error").Inc()
+		return "", nil, err
+	}
+	if len(res) < 1 {
+		c.lookups.WithLabelValues("error").Inc()
+		return "", nil, errors.New("jobs: unexpected cache script reply")
+	}
+	gen, _ := res[0].(string)
+	if len(res) > 1 {
+		if s, ok := res[1].(string); ok {
+			if p, ok := decodePage([]byte(s)); ok && now.Before(p.Expires) {
+				c.lookups.WithLabelValues("hit").Inc()
+				return gen, &p, nil
+			}
+		}
+	}
+	c.lookups.WithLabelValues("miss").Inc()
+	return gen, nil, nil
+}
+
+// set stores p under generation gen; its Redis lifetime ends at p.Expires.
+func (c *boardCache) set(ctx context.Context, gen, key string, p cachedPage, now time.Time) {
+	ttl := p.Expires.Sub(now)
+	if gen == "" || ttl < time.Millisecond {
+		return
+	}
+	if err := c.rdb.Set(ctx, c.prefix+gen+":"+key, p.encode(), ttl).Err(); err != nil {
+		c.logger.WarnContext(ctx, "jobs: board cache write failed", "error", err)
+	}
+}
+
+// Invalidate retires the current generation. A failure is retried briefly
+// and then logged: pages then live at most until their own expiry.
+func (c *boardCache) Invalidate(ctx context.Context) {
+	var err error
+	for attempt := range 3 {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt) * 20 * time.Millisecond)
+		}
+		if err = c.rdb.Set(ctx, c.genKey, uuid.Must(uuid.NewV7()).String(), 0).Err(); err == nil {
+			c.invalidations.Inc()
+			return
+		}
+	}
+	c.logger.ErrorContext(ctx, "jobs: board cache invalidation failed; cached pages live until they expire", "error", err)
+}
