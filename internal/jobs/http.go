@@ -186,11 +186,11 @@ type actionIn struct {
 
 type listIn struct {
 	httpx.PageParams
-	Q          string `query:"q" maxLength:"200" doc:"Full-text search over title, department, description and skills (English stems and exact words, so romanised Urdu works). Web-search syntax: words, \"a phrase\", -excluded, or."`
-	OrgID      string `query:"org_id" maxLength:"64" doc:"Only this organisation's jobs."`
-	Province   string `query:"province" maxLength:"40" doc:"Only jobs located in this province."`
-	Department string `query:"department" maxLength:"120" doc:"Only this department (case-insensitive exact match)."`
-	Status     string `query:"status" enum:"draft,published,closed,archived,all" doc:"Staff only: list the caller's own organisation's jobs in this status (all: every status) instead of the public board. Never cached."`
+	Q           string `query:"q" maxLength:"200" doc:"Full-text search over title, department, description and skills (English stems and exact words, so romanised Urdu works). Web-search syntax: words, \"a phrase\", -excluded, or."`
+	OrgID       string `query:"org_id" maxLength:"64" doc:"Only this organisation's jobs."`
+	Province    string `query:"province" maxLength:"40" doc:"Only jobs located in this province."`
+	Department  string `query:"department" maxLength:"120" doc:"Only this department (case-insensitive exact match)."`
+	Status      string `query:"status" enum:"draft,published,closed,archived,all" doc:"Staff only: list the caller's own organisation's jobs in this status (all: every status) instead of the public board. Never cached."`
 	IfNoneMatch string `header:"If-None-Match"`
 }
 
@@ -589,4 +589,3 @@ func (s *Service) boardPage(ctx context.Context, q BoardQuery, key string, rende
 	}
 	return v.(cachedPage), nil
 }
-
