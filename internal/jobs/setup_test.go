@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -290,5 +289,3 @@ func contains(ids []string, id string) bool {
 	}
 	return false
 }
-
-var _ = strings.Contains
