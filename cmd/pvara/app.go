@@ -63,9 +63,12 @@ func openApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (a *ap
 		clock:  time.Now,
 		roles:  map[string]roleFunc{},
 	}
+	// Close what was opened when a later step fails; `return nil, err`
+	// clears a, so keep the app in its own variable.
+	built := a
 	defer func() {
 		if err != nil {
-			a.Close()
+			built.Close()
 		}
 	}()
 	a.db, err = postgres.Open(ctx, postgres.Config{

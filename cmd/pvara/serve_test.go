@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,8 +16,16 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pvara-gov/pvara/internal/platform/fieldcrypt"
 	"github.com/pvara-gov/pvara/internal/platform/testenv"
 )
+
+func mustKey(t *testing.T) []byte {
+	t.Helper()
+	k, err := fieldcrypt.GenerateKey()
+	require.NoError(t, err)
+	return k
+}
 
 // startServe runs `pvara serve` against a test database and Redis on free
 // ports and returns the process and its API and admin base URLs.
@@ -30,6 +39,9 @@ func startServe(t *testing.T, extraEnv ...string) (proc *procHandle, api, admin 
 		"PVARA_HTTP_ADDR=127.0.0.1:0",
 		"PVARA_ADMIN_ADDR=127.0.0.1:0",
 		"PVARA_LOG_FORMAT=json",
+		"PVARA_HTTP_CURSOR_SECRET=serve-test-cursor-secret",
+		"PVARA_CRYPTO_FIELD_KEYS=" + fieldcrypt.FormatKey("t1", mustKey(t)),
+		"PVARA_CRYPTO_BLIND_INDEX_KEY=" + base64.StdEncoding.EncodeToString(mustKey(t)),
 	}, extraEnv...)
 	cmd := pvaraCmd(t, env, "serve")
 	stderr, err := cmd.StderrPipe()
