@@ -68,10 +68,11 @@ LIMIT @lim;
 
 -- name: JobNextOpening :one
 -- When the next published job opens: a cached board page must expire then.
+-- (The expression matches jobs_opening_idx; see the migration.)
 SELECT opens_at
 FROM jobs.jobs
-WHERE status = 'published' AND opens_at > @now
-ORDER BY opens_at
+WHERE status = 'published' AND timezone('UTC', opens_at) > timezone('UTC', @now::timestamptz)
+ORDER BY timezone('UTC', opens_at)
 LIMIT 1;
 
 -- name: JobListOrg :many
@@ -98,8 +99,8 @@ UPDATE jobs.jobs
 SET status = 'closed', closed_at = closes_at, version = version + 1, updated_at = @now
 WHERE id IN (
     SELECT j.id FROM jobs.jobs j
-    WHERE j.status = 'published' AND j.closes_at <= @now
-    ORDER BY j.closes_at
+    WHERE j.status = 'published' AND timezone('UTC', j.closes_at) <= timezone('UTC', @now::timestamptz)
+    ORDER BY timezone('UTC', j.closes_at)
     LIMIT @lim
     FOR UPDATE SKIP LOCKED
 )

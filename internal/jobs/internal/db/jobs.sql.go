@@ -114,8 +114,8 @@ UPDATE jobs.jobs
 SET status = 'closed', closed_at = closes_at, version = version + 1, updated_at = $1
 WHERE id IN (
     SELECT j.id FROM jobs.jobs j
-    WHERE j.status = 'published' AND j.closes_at <= $1
-    ORDER BY j.closes_at
+    WHERE j.status = 'published' AND timezone('UTC', j.closes_at) <= timezone('UTC', $1::timestamptz)
+    ORDER BY timezone('UTC', j.closes_at)
     LIMIT $2
     FOR UPDATE SKIP LOCKED
 )
@@ -467,12 +467,13 @@ func (q *Queries) JobListOrg(ctx context.Context, arg JobListOrgParams) ([]JobLi
 const jobNextOpening = `-- name: JobNextOpening :one
 SELECT opens_at
 FROM jobs.jobs
-WHERE status = 'published' AND opens_at > $1
-ORDER BY opens_at
+WHERE status = 'published' AND timezone('UTC', opens_at) > timezone('UTC', $1::timestamptz)
+ORDER BY timezone('UTC', opens_at)
 LIMIT 1
 `
 
 // When the next published job opens: a cached board page must expire then.
+// (The expression matches jobs_opening_idx; see the migration.)
 func (q *Queries) JobNextOpening(ctx context.Context, now time.Time) (time.Time, error) {
 	row := q.db.QueryRow(ctx, jobNextOpening, now)
 	var opens_at time.Time
