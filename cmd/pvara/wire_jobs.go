@@ -20,7 +20,11 @@ func (a *app) wireJobs(_ context.Context) error {
 	if ttl == 0 {
 		ttl = -1 // configuration 0 means off; jobs.Config 0 means default
 	}
-	svc, err := jobs.New(jobs.Config{CacheTTL: ttl, CloseEvery: a.cfg.Jobs.CloseEvery}, jobs.Deps{
+	local := a.cfg.Jobs.LocalCacheTTL
+	if local == 0 {
+		local = -1
+	}
+	svc, err := jobs.New(jobs.Config{CacheTTL: ttl, LocalCacheTTL: local, CloseEvery: a.cfg.Jobs.CloseEvery}, jobs.Deps{
 		DB: a.db, Redis: a.redis, Logger: a.logger.With("module", "jobs"), Clock: a.clock, Registerer: a.reg,
 	})
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,6 +36,18 @@ import (
 // (eviction, restart) the next reader installs a fresh token, and pages of
 // the old one can never be mistaken for current.
 type boardCache struct {
+	// local is a tiny per-replica cache in front of Redis that saves the
+	// Redis round trip on the hottest pages. Its entries live localTTL at
+	// most (and never past their own expiry); a replica clears it on its
+	// own writes, so a change shows on the replica that made it at once
+	// and on every other replica within localTTL.
+	local  sync.Map // key → localEntry
+	localN atomic.Int64
+	// localGen counts clears: a page read before a clear is not stored
+	// after it.
+	localGen atomic.Uint64
+	localTTL time.Duration
+
 	rdb    *redisx.Client
 	ttl    time.Duration
 	genKey string
@@ -56,16 +70,58 @@ end
 return {gen, redis.call('GET', ARGV[1] .. gen .. ':' .. ARGV[3])}
 `)
 
-func newBoardCache(rdb *redisx.Client, ttl time.Duration, logger *slog.Logger, reg prometheus.Registerer) *boardCache {
+// maxLocal bounds the local cache; past it the cache is emptied (board
+// requests repeat a few hot pages, so this is rarely reached).
+const maxLocal = 10000
+
+type localEntry struct {
+	page    cachedPage
+	storeAt time.Time
+}
+
+// getLocal returns a page cached on this replica, if fresh at now.
+func (c *boardCache) getLocal(key string, now time.Time) (*cachedPage, bool) {
+	if c.localTTL <= 0 {
+		return nil, false
+	}
+	v, ok := c.local.Load(key)
+	if !ok {
+		return nil, false
+	}
+	e := v.(*localEntry)
+	if now.Sub(e.storeAt) >= c.localTTL || !now.Before(e.page.Expires) {
+		return nil, false
+	}
+	c.lookups.WithLabelValues("local_hit").Inc()
+	return &e.page, true
+}
+
+func (c *boardCache) setLocal(key string, p cachedPage, now time.Time, gen uint64) {
+	if c.localTTL <= 0 || c.localGen.Load() != gen {
+		return
+	}
+	if c.localN.Add(1) > maxLocal {
+		c.clearLocal()
+	}
+	c.local.Store(key, &localEntry{page: p, storeAt: now})
+}
+
+func (c *boardCache) clearLocal() {
+	c.localGen.Add(1)
+	c.local.Clear()
+	c.localN.Store(0)
+}
+
+func newBoardCache(rdb *redisx.Client, ttl, localTTL time.Duration, logger *slog.Logger, reg prometheus.Registerer) *boardCache {
 	c := &boardCache{
-		rdb: rdb, ttl: ttl, logger: logger,
+		rdb: rdb, ttl: ttl, localTTL: localTTL, logger: logger,
 		// One hash tag for every board key keeps them in one slot should the
 		// deployment move to Redis Cluster (the script builds page keys).
 		genKey: rdb.Key("jobs", "{board}", "gen"),
 		prefix: rdb.Key("jobs", "{board}", "page") + ":",
 		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pvara_jobs_board_cache_lookups_total",
-			Help: "Board cache lookups by result (hit, miss, error).",
+			Help: "Board cache lookups by result (local_hit, hit, miss, error).",
 		}, []string{"result"}),
 		invalidations: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pvara_jobs_board_cache_invalidations_total",
@@ -146,6 +202,7 @@ func (c *boardCache) set(ctx context.Context, gen, key string, p cachedPage, now
 // Invalidate retires the current generation. A failure is retried briefly
 // and then logged: pages then live at most until their own expiry.
 func (c *boardCache) Invalidate(ctx context.Context) {
+	c.clearLocal()
 	var err error
 	for attempt := range 3 {
 		if attempt > 0 {

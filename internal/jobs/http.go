@@ -563,6 +563,10 @@ func (s *Service) boardPage(ctx context.Context, q BoardQuery, key string, rende
 	if s.cache == nil {
 		return build(ctx)
 	}
+	if p, ok := s.cache.getLocal(key, now); ok {
+		return *p, nil
+	}
+	localGen := s.cache.localGen.Load()
 	gen, hit, err := s.cache.get(ctx, key, now)
 	if err != nil {
 		// Redis trouble must not take the board down: read the database.
@@ -570,6 +574,7 @@ func (s *Service) boardPage(ctx context.Context, q BoardQuery, key string, rende
 		return build(ctx)
 	}
 	if hit != nil {
+		s.cache.setLocal(key, *hit, now, localGen)
 		return *hit, nil
 	}
 	v, err, _ := s.cache.sf.Do(gen+":"+key, func() (any, error) {
@@ -582,6 +587,7 @@ func (s *Service) boardPage(ctx context.Context, q BoardQuery, key string, rende
 			return nil, err
 		}
 		s.cache.set(sctx, gen, key, p, s.now())
+		s.cache.setLocal(key, p, now, localGen)
 		return p, nil
 	})
 	if err != nil {

@@ -31,6 +31,10 @@ type Config struct {
 	// published job opens. Every change invalidates all pages at once.
 	// Negative disables the cache.
 	CacheTTL time.Duration
+	// LocalCacheTTL is how long a replica keeps a board page in its own
+	// memory in front of Redis (default 500ms; negative disables): the
+	// longest another replica's change takes to show on this one.
+	LocalCacheTTL time.Duration
 	// CloseEvery is how often the maintenance task closes jobs past their
 	// deadline (default 1m). Reads do not wait for it.
 	CloseEvery time.Duration
@@ -69,6 +73,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = 5 * time.Minute
 	}
+	if cfg.LocalCacheTTL == 0 {
+		cfg.LocalCacheTTL = 500 * time.Millisecond
+	}
 	if cfg.CloseEvery <= 0 {
 		cfg.CloseEvery = time.Minute
 	}
@@ -86,7 +93,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		if deps.Redis == nil {
 			return nil, errors.New("jobs: Redis is required for the board cache (set a negative CacheTTL to disable it)")
 		}
-		s.cache = newBoardCache(deps.Redis, cfg.CacheTTL, deps.Logger, deps.Registerer)
+		s.cache = newBoardCache(deps.Redis, cfg.CacheTTL, cfg.LocalCacheTTL, deps.Logger, deps.Registerer)
 	}
 	return s, nil
 }

@@ -65,6 +65,10 @@ type Jobs struct {
 	// change to a job invalidates all pages at once, and a page never
 	// outlives the earliest deadline it shows. 0 disables the cache.
 	CacheTTL time.Duration `mapstructure:"cache_ttl"`
+	// LocalCacheTTL is how long a replica keeps a board page in memory in
+	// front of Redis: the longest another replica's change takes to show
+	// on this one. 0 disables it.
+	LocalCacheTTL time.Duration `mapstructure:"local_cache_ttl"`
 	// CloseEvery is how often the maintenance role closes jobs past their
 	// deadline (reads treat them as closed at once regardless).
 	CloseEvery time.Duration `mapstructure:"close_every"`
@@ -291,7 +295,7 @@ func Defaults() Config {
 			RegisterIPLimit:        100,
 			RegisterIPWindow:       time.Hour,
 		},
-		Jobs: Jobs{CacheTTL: 5 * time.Minute, CloseEvery: time.Minute},
+		Jobs: Jobs{CacheTTL: 5 * time.Minute, LocalCacheTTL: 500 * time.Millisecond, CloseEvery: time.Minute},
 	}
 }
 
@@ -380,6 +384,7 @@ func (c *Config) Validate() error {
 		{c.Auth.RegisterIPWindow >= time.Second, "auth.register_ip_window", "a positive duration"},
 		{c.HTTP.CursorSecret == "" || len(c.HTTP.CursorSecret) >= 16, "http.cursor_secret", "a secret of at least 16 characters"},
 		{c.Jobs.CacheTTL >= 0 && c.Jobs.CacheTTL <= time.Hour, "jobs.cache_ttl", "a duration between 0s (off) and 1h"},
+		{c.Jobs.LocalCacheTTL >= 0 && c.Jobs.LocalCacheTTL <= time.Second, "jobs.local_cache_ttl", "a duration between 0s (off) and 1s"},
 		{c.Jobs.CloseEvery >= time.Second && c.Jobs.CloseEvery <= time.Hour, "jobs.close_every", "a duration between 1s and 1h"},
 	}
 	for _, ch := range checks {
