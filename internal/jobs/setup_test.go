@@ -289,3 +289,29 @@ func contains(ids []string, id string) bool {
 	}
 	return false
 }
+
+// benchEnv is the world of a benchmark: the router in process.
+type benchEnv struct {
+	db     *testenv.DB
+	router http.Handler
+}
+
+func setupB(b *testing.B, cacheTTL time.Duration) *benchEnv {
+	b.Helper()
+	d := testenv.NewDB(b)
+	rdb := testenv.NewRedis(b)
+	svc, err := jobs.New(jobs.Config{CacheTTL: cacheTTL}, jobs.Deps{DB: d.App, Redis: rdb})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cursors, err := httpx.NewCursors([]byte("bench-cursor-secret-0123456789"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := httpx.NewRouter(httpx.RouterConfig{Title: "bench", Version: "1"}, logx.Discard(), httpx.NewHTTPMetrics(nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	jobs.NewHandlers(svc, cursors).Register(r)
+	return &benchEnv{db: d, router: r}
+}
