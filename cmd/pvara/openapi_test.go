@@ -65,3 +65,21 @@ func TestOpenAPIDocument(t *testing.T) {
 	require.NoError(t, err, "docs/openapi.json is missing: run make generate")
 	require.Equal(t, string(committed), pretty.String(), "docs/openapi.json is stale: run make generate and commit it")
 }
+
+// TestJobsWiring checks that openApp wires the jobs module's maintenance
+// task and the routes of jobs and profiles.
+func TestJobsWiring(t *testing.T) {
+	a := newTestApp(t)
+	var names []string
+	for _, task := range a.maintenanceTasks {
+		names = append(names, task.Name)
+	}
+	require.Contains(t, names, "jobs-close-due")
+	r, err := a.router()
+	require.NoError(t, err)
+	for _, path := range []string{"/v1/jobs", "/v1/me/profile"} {
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		require.NotEqual(t, 404, rec.Code, path)
+	}
+}

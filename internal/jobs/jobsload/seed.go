@@ -140,7 +140,7 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, cfg SeedConfig) (SeedResult, 
 			closes = opens.Add(30 * 24 * time.Hour)
 		default:
 			status = "closed"
-			opens = now.Add(-time.Duration(24*30+rng.IntN(2*365*24)) * time.Hour)
+			opens = now.Add(-time.Duration(24*60+rng.IntN(2*365*24)) * time.Hour) // closes (≤ 57 days later) in the past
 			closes = opens.Add(time.Duration(7+rng.IntN(50)) * 24 * time.Hour)
 			published = &opens
 			closed = &closes
