@@ -45,6 +45,9 @@ type Principal struct {
 	Scopes   []string
 	// TokenID is the access token's jti.
 	TokenID string
+	// SessionID is the login session (refresh-token family) the access
+	// token belongs to; logout revokes it. uuid.Nil for API clients.
+	SessionID uuid.UUID
 }
 
 // IsStaff reports whether p is staff of an organisation.
