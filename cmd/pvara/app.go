@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pvara-gov/pvara/internal/auth"
 	"github.com/pvara-gov/pvara/internal/platform/config"
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
 	"github.com/pvara-gov/pvara/internal/platform/maintenance"
@@ -33,6 +34,10 @@ type app struct {
 
 	db    *pgxpool.Pool
 	redis *redisx.Client
+
+	// auth is the identity module (wire_auth.go); dev seeds its demo
+	// accounts with auth.SeedDemo.
+	auth *auth.Service
 
 	// maintenanceTasks are run by the maintenance role; modules add theirs.
 	maintenanceTasks []maintenance.Task
@@ -101,6 +106,9 @@ func openApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (a *ap
 	a.ready.Add("redis", a.redis.Check)
 
 	if err := a.wirePlatform(); err != nil {
+		return nil, err
+	}
+	if err := a.wireAuth(ctx); err != nil {
 		return nil, err
 	}
 	return a, nil

@@ -367,4 +367,3 @@ func (s *Service) Routes(r *httpx.Router) {
 	})
 	s.registerTokenEndpoint(r)
 }
-

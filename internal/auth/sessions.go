@@ -246,5 +246,3 @@ func (s *Service) Logout(ctx context.Context, p authz.Principal) error {
 		return audit.RecordTx(ctx, tx, entry(ctx, &p, ActionLogout, "refresh_family", p.SessionID, p.OrgID, nil))
 	}))
 }
-
-
