@@ -42,7 +42,7 @@ type tokensOut struct {
 
 type refreshIn struct {
 	Body struct {
-		RefreshToken string `json:"refresh_token" maxLength:"256"`
+		RefreshToken string `json:"refresh_token" maxLength:"8192"`
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -162,20 +164,38 @@ func (m *ErrorMapper) log(ctx context.Context, status int, err error) {
 }
 
 // hookHuma makes huma produce Problems. huma keeps its error constructor in
-// a package variable, so this is process-wide; every API built by this
-// package installs the same function.
+// a package variable, so this is process-wide: the constructor is installed
+// once, and reads the newest router's mapper through an atomic pointer, so
+// routers built concurrently (parallel tests) do not race with requests.
 func (m *ErrorMapper) hookHuma() {
-	huma.NewErrorWithContext = func(hctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
-		var ctx context.Context = context.Background()
-		if hctx != nil {
-			ctx = hctx.Context()
+	humaMapper.Store(m)
+	installHumaHook.Do(func() {
+		huma.NewErrorWithContext = func(hctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
+			var ctx context.Context = context.Background()
+			if hctx != nil {
+				ctx = hctx.Context()
+			}
+			se := humaMapper.Load().fromHuma(ctx, status, msg, errs)
+			// huma applies the headers of an error only when the handler's
+			// own error carries them; an *apperr.Error with RetryAfter is
+			// mapped here, so set its headers (Retry-After) ourselves.
+			if p, ok := se.(*Problem); ok && hctx != nil {
+				for k, v := range p.headers {
+					hctx.SetHeader(k, v)
+				}
+			}
+			return se
 		}
-		return m.fromHuma(ctx, status, msg, errs)
-	}
-	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
-		return m.fromHuma(context.Background(), status, msg, errs)
-	}
+		huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+			return humaMapper.Load().fromHuma(context.Background(), status, msg, errs)
+		}
+	})
 }
+
+var (
+	installHumaHook sync.Once
+	humaMapper      atomic.Pointer[ErrorMapper]
+)
 
 func (m *ErrorMapper) fromHuma(ctx context.Context, status int, msg string, errs []error) huma.StatusError {
 	if status == http.StatusInternalServerError {
