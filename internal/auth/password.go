@@ -134,6 +134,9 @@ func (h *Hasher) Acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
+// Waiting is how many requests wait for a slot now.
+func (h *Hasher) Waiting() int { return int(h.waiting.Load()) }
+
 func (h *Hasher) release(start time.Time) func() {
 	h.queued.Observe(time.Since(start).Seconds())
 	h.inFlight.Inc()
@@ -257,11 +260,11 @@ func (p *PasswordPolicy) Check(password string, context ...string) (string, erro
 	return pw, nil
 }
 
-// repetitive reports a string made of one repeated unit of up to 4
+// repetitive reports a string made of one repeated unit of up to 8
 // characters ("aaaa...", "abcabcabc...").
 func repetitive(s string) bool {
 	r := []rune(s)
-	for unit := 1; unit <= 4 && unit < len(r); unit++ {
+	for unit := 1; unit <= 8 && unit < len(r); unit++ {
 		if len(r)%unit != 0 {
 			continue
 		}

@@ -109,7 +109,11 @@ func TestJWTForgerySuite(t *testing.T) {
 		"HS256 keyed with the public key": forge(t, withHdr(func(h map[string]any) { h["alg"] = "HS256" }), claims(nil),
 			func(in []byte) []byte { m := hmac.New(sha256.New, pub); m.Write(in); return m.Sum(nil) }),
 		"HS256 keyed with the JWK x value": forge(t, withHdr(func(h map[string]any) { h["alg"] = "HS256" }), claims(nil),
-			func(in []byte) []byte { m := hmac.New(sha256.New, []byte(b64.EncodeToString(pub))); m.Write(in); return m.Sum(nil) }),
+			func(in []byte) []byte {
+				m := hmac.New(sha256.New, []byte(b64.EncodeToString(pub)))
+				m.Write(in)
+				return m.Sum(nil)
+			}),
 		"ES256 with an attacker key": func() string {
 			s, err := jws.Sign([]byte(segment(t, claims(nil))), jws.WithKey(jwa.ES256, ecKey))
 			require.NoError(t, err)
