@@ -47,7 +47,7 @@ func (c *clock) Advance(d time.Duration) {
 
 // env is one service behind the real router, on real Postgres and Redis.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	db      *testenv.DB
 	redis   *redisx.Client
 	svc     *auth.Service
@@ -67,7 +67,7 @@ var fastHash = auth.HashConfig{MemoryKiB: 64, Iterations: 1, Parallelism: 1, Con
 
 type option func(*auth.Config, *auth.Deps)
 
-func setup(t *testing.T, opts ...option) *env {
+func setup(t testing.TB, opts ...option) *env {
 	t.Helper()
 	d := testenv.NewDB(t)
 	r := testenv.NewRedis(t)

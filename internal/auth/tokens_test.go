@@ -164,6 +164,12 @@ func TestJWTForgerySuite(t *testing.T) {
 		})
 	}
 
+	// A cached (already verified) token still expires.
+	require.Equal(t, http.StatusOK, e.do(t, req{method: "GET", path: "/v1/me", token: pair.AccessToken}).StatusCode)
+	e.clock.Advance(16 * time.Minute)
+	require.Equal(t, http.StatusUnauthorized, e.do(t, req{method: "GET", path: "/v1/me", token: pair.AccessToken}).StatusCode)
+	e.clock.Advance(-16 * time.Minute)
+
 	// A token of a disabled account stops working.
 	w := e.world(t)
 	require.Equal(t, http.StatusOK, e.do(t, req{method: "GET", path: "/v1/me", token: w.recruiterA.AccessToken}).StatusCode)

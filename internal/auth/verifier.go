@@ -36,7 +36,7 @@ var knownRoles = map[string]authz.Role{
 // (401) for any bad, expired or revoked one, and a 503 when the account
 // state cannot be read.
 func (v *Verifier) Verify(ctx context.Context, token string) (authz.Principal, error) {
-	c, err := v.s.tokens.Verify(token)
+	c, err := v.s.tokens.VerifyCached(token)
 	if err != nil {
 		return authz.Principal{}, ErrInvalidToken
 	}
