@@ -38,4 +38,3 @@ func BenchmarkVerifyMiddleware(b *testing.B) {
 		}
 	})
 }
-
