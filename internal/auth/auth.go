@@ -80,7 +80,7 @@ func (c *Config) defaults() {
 		c.Hash.MemoryKiB, c.Hash.Iterations, c.Hash.Parallelism = 19*1024, 2, 1
 	}
 	if c.Hash.QueueWait == 0 {
-		c.Hash.QueueWait = 250 * time.Millisecond
+		c.Hash.QueueWait = 500 * time.Millisecond
 	}
 	t := &c.Throttle
 	if t.AccountIPFailures == 0 {
