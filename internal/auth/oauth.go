@@ -83,12 +83,17 @@ func (s *Service) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 			fail(oauthErr("invalid_request", "use one client authentication method", 400))
 			return
 		}
+		formID := clientID
 		var e1, e2 error
 		if clientID, e1 = url.QueryUnescape(u); e1 == nil {
 			secret, e2 = url.QueryUnescape(p)
 		}
 		if e1 != nil || e2 != nil {
 			fail(errInvalidClient)
+			return
+		}
+		if formID != "" && formID != clientID {
+			fail(oauthErr("invalid_request", "client_id differs from the authenticated client", 400))
 			return
 		}
 	} else if r.Header.Get("Authorization") != "" {
