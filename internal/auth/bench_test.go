@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/pvara-gov/pvara/internal/auth"
 	"github.com/pvara-gov/pvara/internal/platform/authz"
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
 	"github.com/pvara-gov/pvara/internal/platform/logx"
@@ -37,4 +38,18 @@ func BenchmarkVerifyMiddleware(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkPasswordHashOWASP is one argon2id hash with the default (OWASP)
+// parameters: what each login and registration costs in CPU.
+func BenchmarkPasswordHashOWASP(b *testing.B) {
+	h, err := auth.NewHasher(auth.HashConfig{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := h.Hash("correct horse battery staple"); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
