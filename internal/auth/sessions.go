@@ -27,15 +27,16 @@ const loginIndexDomain = "auth.login.email"
 // the account exists. Without Redis, login fails closed (503).
 func (s *Service) Login(ctx context.Context, email, password string) (TokenPair, error) {
 	email = NormalizeEmail(email)
-	keys := s.throttle.keys(s.cipher.BlindIndex(loginIndexDomain, []byte(email)), httpx.ClientIP(ctx))
-	if err := s.throttle.check(ctx, keys); err != nil {
-		return TokenPair{}, err
-	}
+	// Admission first: under overload a refusal costs no Redis round trip.
 	release, err := s.hasher.Acquire(ctx)
 	if err != nil {
 		return TokenPair{}, err
 	}
 	defer release()
+	keys := s.throttle.keys(s.cipher.BlindIndex(loginIndexDomain, []byte(email)), httpx.ClientIP(ctx))
+	if err := s.throttle.check(ctx, keys); err != nil {
+		return TokenPair{}, err
+	}
 
 	var cred db.UserGetCredentialsByEmailRow
 	found := true
