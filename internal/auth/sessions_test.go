@@ -329,3 +329,34 @@ func TestLogout(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, e.do(t, req{method: "POST", path: "/v1/auth/logout"}).StatusCode)
 	require.Equal(t, 3, e.count(t, `SELECT count(*) FROM platform.audit_log WHERE action = 'auth.logout'`))
 }
+
+// TestPurgeExpired: the maintenance purge deletes dead sessions and idle
+// tokens but keeps spent tokens of live sessions (reuse stays detectable).
+func TestPurgeExpired(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(c *auth.Config, _ *auth.Deps) {
+		c.RefreshIdleTTL = time.Hour
+		c.RefreshAbsoluteTTL = 48 * time.Hour
+	})
+	ctx := context.Background()
+	_, old := e.candidate(t)
+	r := e.do(t, req{method: "POST", path: "/v1/auth/refresh", body: map[string]any{"refresh_token": old.RefreshToken}})
+	require.Equal(t, http.StatusOK, r.StatusCode)
+	n, err := e.svc.PurgeExpired(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing is dead yet")
+
+	// Past the idle lifetime (+1 day of margin) the unspent token goes; the
+	// spent one stays with its live family.
+	e.clock.Advance(26 * time.Hour)
+	n, err = e.svc.PurgeExpired(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM auth.refresh_tokens WHERE used_at IS NOT NULL`))
+	// Past the absolute lifetime (+1 day) the family goes with its tokens.
+	e.clock.Advance(48 * time.Hour)
+	_, err = e.svc.PurgeExpired(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 0, e.count(t, `SELECT count(*) FROM auth.refresh_families`))
+	require.Equal(t, 0, e.count(t, `SELECT count(*) FROM auth.refresh_tokens`))
+}
