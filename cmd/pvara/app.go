@@ -13,8 +13,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pvara-gov/pvara/internal/auth"
 	"github.com/pvara-gov/pvara/internal/jobs"
 	"github.com/pvara-gov/pvara/internal/platform/config"
+	"github.com/pvara-gov/pvara/internal/platform/fieldcrypt"
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
 	"github.com/pvara-gov/pvara/internal/platform/maintenance"
 	"github.com/pvara-gov/pvara/internal/platform/metrics"
@@ -35,6 +37,10 @@ type app struct {
 	db    *pgxpool.Pool
 	redis *redisx.Client
 
+	// auth is the identity module (wire_auth.go); dev seeds its demo
+	// accounts with auth.SeedDemo.
+	auth *auth.Service
+
 	// maintenanceTasks are run by the maintenance role; modules add theirs.
 	maintenanceTasks []maintenance.Task
 	// roles are the worker roles, by name; modules add theirs.
@@ -45,6 +51,10 @@ type app struct {
 	middlewares []func(http.Handler) http.Handler
 
 	closers []func()
+
+	// cipher is the field-encryption cipher shared by every module
+	// (fieldCipher builds it once).
+	cipher *fieldcrypt.Cipher
 
 	// jobs is the jobs module (the dev seed uses it).
 	jobs *jobs.Service
@@ -104,10 +114,14 @@ func openApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (a *ap
 	} else {
 		return nil, &config.Error{Key: "redis.url", Expect: "a redis:// URL (only `pvara dev` may run without Redis)"}
 	}
-	a.closers = append(a.closers, func() { _ = a.redis.Close() })
+	rc := a.redis
+	a.closers = append(a.closers, func() { _ = rc.Close() })
 	a.ready.Add("redis", a.redis.Check)
 
 	if err := a.wirePlatform(); err != nil {
+		return nil, err
+	}
+	if err := a.wireAuth(ctx); err != nil {
 		return nil, err
 	}
 	if err := a.wireJobs(ctx); err != nil {

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/pvara-gov/pvara/internal/platform/config"
-	"github.com/pvara-gov/pvara/internal/platform/fieldcrypt"
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
 )
 
@@ -57,44 +56,6 @@ func (a *app) devSecret(name string, size int) ([]byte, error) {
 		return nil, lerr
 	}
 	return b, nil
-}
-
-// fieldCipher builds the field-encryption cipher from crypto.field_keys and
-// crypto.blind_index_key, or from generated development keys under
-// `pvara dev`.
-func (a *app) fieldCipher() (*fieldcrypt.Cipher, error) {
-	c := a.cfg.Crypto
-	if c.FieldKeys == "" || c.BlindIndexKey == "" {
-		if !a.cfg.Dev {
-			key := "crypto.field_keys"
-			if c.FieldKeys != "" {
-				key = "crypto.blind_index_key"
-			}
-			return nil, &config.Error{Key: key, Expect: "a value (required outside pvara dev)"}
-		}
-		k, err := a.devSecret("field-key-dev1", fieldcrypt.KeySize)
-		if err != nil {
-			return nil, err
-		}
-		bk, err := a.devSecret("blind-index-key", fieldcrypt.KeySize)
-		if err != nil {
-			return nil, err
-		}
-		return fieldcrypt.New([]fieldcrypt.Key{{ID: "dev1", Secret: k}}, bk)
-	}
-	keys, err := fieldcrypt.ParseKeys(c.FieldKeys.Reveal())
-	if err != nil {
-		return nil, &config.Error{Key: "crypto.field_keys", Expect: `comma-separated "kid:base64(32 bytes)" keys, newest first (` + err.Error() + ")"}
-	}
-	bk, err := fieldcrypt.DecodeBase64(c.BlindIndexKey.Reveal())
-	if err != nil {
-		return nil, &config.Error{Key: "crypto.blind_index_key", Expect: "base64 of at least 32 bytes"}
-	}
-	ci, err := fieldcrypt.New(keys, bk)
-	if err != nil {
-		return nil, &config.Error{Key: "crypto.field_keys", Expect: err.Error()}
-	}
-	return ci, nil
 }
 
 // cursors builds the list-cursor codec from http.cursor_secret, or from a

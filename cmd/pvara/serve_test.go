@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pvara-gov/pvara/internal/platform/fieldcrypt"
+	"github.com/pvara-gov/pvara/internal/auth"
 	"github.com/pvara-gov/pvara/internal/platform/testenv"
 )
 
@@ -42,6 +43,7 @@ func startServe(t *testing.T, extraEnv ...string) (proc *procHandle, api, admin 
 		"PVARA_HTTP_CURSOR_SECRET=serve-test-cursor-secret",
 		"PVARA_CRYPTO_FIELD_KEYS=" + fieldcrypt.FormatKey("t1", mustKey(t)),
 		"PVARA_CRYPTO_BLIND_INDEX_KEY=" + base64.StdEncoding.EncodeToString(mustKey(t)),
+		"PVARA_AUTH_SIGNING_KEYS=" + mustSigningKey(t),
 	}, extraEnv...)
 	cmd := pvaraCmd(t, env, "serve")
 	stderr, err := cmd.StderrPipe()
@@ -190,4 +192,11 @@ func TestServeSmokeAndSIGTERMUnderLoad(t *testing.T) {
 	require.Contains(t, p.logs(), `"msg":"shutting down: draining"`)
 	require.Contains(t, p.logs(), `"route":"/v1/openapi.json"`, "access log line with the route pattern")
 	require.Contains(t, p.logs(), `"request_id":`)
+}
+
+func mustSigningKey(t *testing.T) string {
+	t.Helper()
+	_, s, err := auth.GenerateSigningKey("serve-test")
+	require.NoError(t, err)
+	return s
 }

@@ -45,6 +45,9 @@ type Principal struct {
 	Scopes   []string
 	// TokenID is the access token's jti.
 	TokenID string
+	// SessionID is the login session (refresh-token family) the access
+	// token belongs to; logout revokes it. uuid.Nil for API clients.
+	SessionID uuid.UUID
 }
 
 // IsStaff reports whether p is staff of an organisation.
@@ -119,7 +122,8 @@ type ErrorWriter interface {
 
 // Middleware authenticates requests that carry "Authorization: Bearer ...":
 // a valid token puts its principal in the context, a bad one is answered 401
-// at once. Requests without the header go on anonymous; each operation
+// at once. "Authorization: Basic ..." passes through untouched (OAuth client
+// authentication). Requests without the header go on anonymous; each operation
 // decides with Require whether that is enough.
 func Middleware(v Verifier, ew ErrorWriter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
@@ -130,6 +134,13 @@ func Middleware(v Verifier, ew ErrorWriter) func(http.Handler) http.Handler {
 				return
 			}
 			scheme, token, ok := strings.Cut(h, " ")
+			if ok && strings.EqualFold(scheme, "Basic") {
+				// HTTP Basic is OAuth client authentication at the token
+				// endpoint (RFC 6749 section 2.3.1), which checks it itself;
+				// everywhere else the request is simply anonymous.
+				next.ServeHTTP(w, r)
+				return
+			}
 			if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_request"`)
 				ew.WriteError(w, r, apperr.ErrUnauthenticated.WithDetail("the Authorization header must be: Bearer <access token>"))

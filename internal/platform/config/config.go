@@ -210,8 +210,11 @@ type Auth struct {
 	HashConcurrency int `mapstructure:"hash_concurrency"`
 	// HashQueue is how many requests may wait for a hashing slot; beyond it
 	// login and registration are refused at once with 503 + Retry-After.
+	// Keep it small (about twice the slots): a queued request waits about
+	// HashQueue/slots hash times, and refusals must stay instant.
 	HashQueue int `mapstructure:"hash_queue"`
-	// HashQueueWait bounds the wait of a queued request.
+	// HashQueueWait bounds the wait of a queued request (a safety net: with
+	// a short queue it is reached only when hashing itself slows down).
 	HashQueueWait time.Duration `mapstructure:"hash_queue_wait"`
 	// UserCacheTTL is how long a replica trusts its cached "is this
 	// account (or API client) still enabled" answer; a disable takes effect
@@ -284,8 +287,8 @@ func Defaults() Config {
 			Argon2MemoryKiB:        19 * 1024,
 			Argon2Iterations:       2,
 			Argon2Parallelism:      1,
-			HashQueue:              8,
-			HashQueueWait:          250 * time.Millisecond,
+			HashQueue:              4,
+			HashQueueWait:          500 * time.Millisecond,
 			UserCacheTTL:           5 * time.Second,
 			LoginAccountIPFailures: 5,
 			LoginAccountFailures:   20,

@@ -27,6 +27,59 @@ type ApplicationsProfile struct {
 	UpdatedAt        time.Time
 }
 
+type AuthClient struct {
+	ID         uuid.UUID
+	OrgID      uuid.UUID
+	ClientID   string
+	Name       string
+	SecretHash []byte
+	Scopes     []string
+	CreatedBy  uuid.UUID
+	CreatedAt  time.Time
+	RevokedAt  *time.Time
+}
+
+type AuthOrg struct {
+	ID        uuid.UUID
+	Name      string
+	Slug      string
+	CreatedAt time.Time
+}
+
+type AuthRefreshFamily struct {
+	ID           uuid.UUID
+	UserID       uuid.UUID
+	OrgID        *uuid.UUID
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	RevokedAt    *time.Time
+	RevokeReason string
+}
+
+type AuthRefreshToken struct {
+	TokenHash []byte
+	FamilyID  uuid.UUID
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
+type AuthUser struct {
+	ID               uuid.UUID
+	Email            string
+	FullName         string
+	Role             string
+	OrgID            *uuid.UUID
+	PasswordHash     string
+	CnicEnc          []byte
+	CnicBidx         []byte
+	PhoneEnc         []byte
+	DisabledAt       *time.Time
+	TokensValidAfter *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
 type JobsJob struct {
 	ID           uuid.UUID
 	OrgID        uuid.UUID
