@@ -16,8 +16,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pvara-gov/pvara/internal/platform/fieldcrypt"
 	"github.com/pvara-gov/pvara/internal/auth"
+	"github.com/pvara-gov/pvara/internal/platform/fieldcrypt"
 	"github.com/pvara-gov/pvara/internal/platform/testenv"
 )
 
