@@ -49,22 +49,22 @@ func sqlString(t *testing.T, url, sql string) (string, error) {
 // data kept, --reset, and a kill -9 followed by a recovering start.
 func TestDevCommand(t *testing.T) {
 	t.Parallel()
-	bin := buildPvara(t)
+	bin := buildPvaraBinary(t)
 	data := filepath.Join(t.TempDir(), "data")
 	pgdata := filepath.Join(data, "postgres")
-	httpAddr, adminAddr, kafkaAddr := freeAddr(t), freeAddr(t), freeAddr(t)
-	env := cleanEnv(
+	httpAddr, adminAddr, kafkaAddr := freeLocalAddr(t), freeLocalAddr(t), freeLocalAddr(t)
+	env := envWithoutPVARA(
 		"PVARA_DATA_DIR="+data,
 		"PVARA_HTTP_ADDR="+httpAddr,
 		"PVARA_ADMIN_ADDR="+adminAddr,
 		"PVARA_DEV_KAFKA_ADDR="+kafkaAddr,
 		// A real Redis may answer on 6379 and be shared: keep to our keys.
-		"PVARA_REDIS_PREFIX=pvara-devtest-"+randomHex(4)+":",
+		"PVARA_REDIS_PREFIX=pvara-devtest-"+randHex(4)+":",
 		"PVARA_LOG_FORMAT=json",
 	)
 
 	// 1. First run: the cluster is created.
-	p := startPvara(t, bin, env, "dev")
+	p := startBinary(t, bin, env, "dev")
 	took := p.waitReady(adminAddr, 3*time.Minute)
 	t.Logf("first run: /readyz 200 after %s", took)
 	banner := p.stdout.String()
@@ -85,7 +85,7 @@ func TestDevCommand(t *testing.T) {
 	}
 
 	// Other commands find the environment through dev.env.
-	out, code := runPvara(t, bin, cleanEnv("PVARA_DATA_DIR="+data), "migrate", "status")
+	out, code := runBinary(t, bin, envWithoutPVARA("PVARA_DATA_DIR="+data), "migrate", "status")
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "applied")
 	require.NotContains(t, out, "pending")
@@ -108,7 +108,7 @@ func TestDevCommand(t *testing.T) {
 	l.Close()
 
 	// 2. Second run: the data is kept; it is quick.
-	p = startPvara(t, bin, env, "dev")
+	p = startBinary(t, bin, env, "dev")
 	took = p.waitReady(adminAddr, time.Minute)
 	t.Logf("second run: /readyz 200 after %s", took)
 	v, err := sqlString(t, dbURL, "SELECT v FROM dev_marker")
@@ -118,7 +118,7 @@ func TestDevCommand(t *testing.T) {
 	requireNoServer(t, pgdata, 10*time.Second)
 
 	// 3. --reset starts from scratch.
-	p = startPvara(t, bin, env, "dev", "--reset")
+	p = startBinary(t, bin, env, "dev", "--reset")
 	p.waitReady(adminAddr, 2*time.Minute)
 	vars, err = devenv.ReadEnvFile(devenv.EnvFile(data))
 	require.NoError(t, err)
@@ -131,7 +131,7 @@ func TestDevCommand(t *testing.T) {
 	require.NoError(t, p.cmd.Process.Kill())
 	p.wait(10 * time.Second)
 	requireNoServer(t, pgdata, 30*time.Second)
-	p = startPvara(t, bin, env, "dev")
+	p = startBinary(t, bin, env, "dev")
 	p.waitReady(adminAddr, time.Minute)
 	v, err = sqlString(t, vars["PVARA_DATABASE_URL"], "SELECT v FROM after_reset")
 	require.NoError(t, err)
@@ -148,18 +148,18 @@ func devTestConfig(t *testing.T) config.Config {
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.Admin.Addr = "127.0.0.1:0"
 	cfg.DevEnv.KafkaAddr = "127.0.0.1:0"
-	cfg.Redis.Prefix = "pvara-devtest-" + randomHex(4) + ":"
+	cfg.Redis.Prefix = "pvara-devtest-" + randHex(4) + ":"
 	require.NoError(t, cfg.Validate())
 	return cfg
 }
 
-func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tLogWriter{t}, nil))
+func devTestLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(devLogWriter{t}, nil))
 }
 
-type tLogWriter struct{ t *testing.T }
+type devLogWriter struct{ t *testing.T }
 
-func (w tLogWriter) Write(p []byte) (int, error) {
+func (w devLogWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
@@ -170,7 +170,7 @@ func startDev(t *testing.T, cfg config.Config, o devOptions) (admin string, out 
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	out = &bytes.Buffer{}
-	o.Out, o.Logger = out, testLogger(t)
+	o.Out, o.Logger = out, devTestLogger(t)
 	o.OnReady = func(_, admin string) { ready <- admin }
 	errc := make(chan error, 1)
 	go func() { errc <- runDev(ctx, cfg, o) }()
@@ -219,7 +219,7 @@ func getReady(t *testing.T, admin string) (int, map[string]any) {
 func TestRunDevWithoutRedis(t *testing.T) {
 	t.Parallel()
 	cfg := devTestConfig(t)
-	noRedis := "redis://" + freeAddr(t)
+	noRedis := "redis://" + freeLocalAddr(t)
 	admin, out, stop := startDev(t, cfg, devOptions{RedisProbeURL: noRedis})
 	status, body := getReady(t, admin)
 	require.Equal(t, http.StatusOK, status, body)
@@ -261,7 +261,7 @@ func TestRunDevWithoutPostgresBinaries(t *testing.T) {
 	t.Parallel()
 	cfg := devTestConfig(t)
 	err := runDev(context.Background(), cfg, devOptions{
-		Out: io.Discard, Logger: testLogger(t), PostgresSearchDirs: []string{t.TempDir()},
+		Out: io.Discard, Logger: devTestLogger(t), PostgresSearchDirs: []string{t.TempDir()},
 	})
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "apt-get install postgresql")
@@ -277,7 +277,7 @@ func TestRunDevKafkaAddressInUse(t *testing.T) {
 	defer busy.Close()
 	cfg := devTestConfig(t)
 	cfg.DevEnv.KafkaAddr = busy.Addr().String()
-	err = runDev(context.Background(), cfg, devOptions{Out: io.Discard, Logger: testLogger(t)})
+	err = runDev(context.Background(), cfg, devOptions{Out: io.Discard, Logger: devTestLogger(t)})
 	var ce *config.Error
 	require.ErrorAs(t, err, &ce, "exit 2 naming the key")
 	require.Equal(t, "dev.kafka_addr", ce.Key)

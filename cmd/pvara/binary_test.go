@@ -21,11 +21,11 @@ import (
 
 // Helpers for tests that run the real pvara binary as a process.
 
-// buildPvara builds this command into a temporary directory (with the race
+// buildPvaraBinary builds this command into a temporary directory (with the race
 // detector when the tests have it, so the build reuses their packages) and
 // returns its path. PVARA_TEST_BINARY names a binary to use instead (the
-// smoke step of `make test` passes the release build).
-func buildPvara(t *testing.T) string {
+// smoke step of `make test` passes the binary it built).
+func buildPvaraBinary(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("PVARA_TEST_BINARY"); p != "" {
 		abs, err := filepath.Abs(p)
@@ -43,8 +43,8 @@ func buildPvara(t *testing.T) string {
 	return out
 }
 
-// cleanEnv is this process's environment without any PVARA_ variable.
-func cleanEnv(extra ...string) []string {
+// envWithoutPVARA is this process's environment without any PVARA_ variable.
+func envWithoutPVARA(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "PVARA_") {
@@ -54,7 +54,7 @@ func cleanEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
-func freeAddr(t *testing.T) string {
+func freeLocalAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -62,44 +62,44 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func randomHex(n int) string {
+func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
 
-// syncBuffer is a bytes.Buffer safe for a process writing and a test
+// lockedBuffer is a bytes.Buffer safe for a process writing and a test
 // reading.
-type syncBuffer struct {
+type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *lockedBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *lockedBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
 }
 
-// proc is a running pvara.
-type proc struct {
+// binProc is a running pvara.
+type binProc struct {
 	t        *testing.T
 	cmd      *exec.Cmd
-	stdout   *syncBuffer
-	stderr   *syncBuffer
+	stdout   *lockedBuffer
+	stderr   *lockedBuffer
 	done     chan struct{}
 	exitCode int
 }
 
-func startPvara(t *testing.T, bin string, env []string, args ...string) *proc {
+func startBinary(t *testing.T, bin string, env []string, args ...string) *binProc {
 	t.Helper()
-	p := &proc{t: t, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &binProc{t: t, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
@@ -129,13 +129,13 @@ func startPvara(t *testing.T, bin string, env []string, args ...string) *proc {
 }
 
 // stop sends sig and returns the exit code.
-func (p *proc) stop(sig syscall.Signal, timeout time.Duration) int {
+func (p *binProc) stop(sig syscall.Signal, timeout time.Duration) int {
 	p.t.Helper()
 	require.NoError(p.t, p.cmd.Process.Signal(sig))
 	return p.wait(timeout)
 }
 
-func (p *proc) wait(timeout time.Duration) int {
+func (p *binProc) wait(timeout time.Duration) int {
 	p.t.Helper()
 	select {
 	case <-p.done:
@@ -148,7 +148,7 @@ func (p *proc) wait(timeout time.Duration) int {
 
 // waitReady polls http://admin/readyz until it answers 200 and returns how
 // long that took.
-func (p *proc) waitReady(admin string, timeout time.Duration) time.Duration {
+func (p *binProc) waitReady(admin string, timeout time.Duration) time.Duration {
 	p.t.Helper()
 	start := time.Now()
 	client := &http.Client{Timeout: 2 * time.Second}
@@ -171,9 +171,9 @@ func (p *proc) waitReady(admin string, timeout time.Duration) time.Duration {
 	return 0
 }
 
-// runPvara runs a pvara command to completion and returns its output and
+// runBinary runs a pvara command to completion and returns its output and
 // exit code.
-func runPvara(t *testing.T, bin string, env []string, args ...string) (string, int) {
+func runBinary(t *testing.T, bin string, env []string, args ...string) (string, int) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
