@@ -28,9 +28,11 @@ test:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/pvara
 
-# generate regenerates the sqlc code.
+# generate regenerates the sqlc code and the configuration table of
+# docs/operations.md.
 generate:
 	$(SQLC) generate
+	$(GO) test ./cmd/pvara -run TestConfigKeysDoc -count=1 -update-config-doc
 
 clean:
 	rm -rf bin
