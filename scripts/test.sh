@@ -55,6 +55,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 is_root() { [[ $(id -u) -eq 0 ]]; }
+# have CMD: an executable CMD is on PATH.
+have() { local p; p=$(type -P "$1" 2>/dev/null) && [[ -x $p && -f $p ]]; }
 is_debian() { [[ -f /etc/debian_version ]] && command -v apt-get >/dev/null; }
 
 # port_in_use PORT: something accepts TCP connections on 127.0.0.1:PORT.
@@ -76,7 +78,7 @@ free_port() {
 # 1. Prerequisites
 step "prerequisites"
 
-if ! command -v go >/dev/null; then
+if ! have go; then
 	if [[ -x /usr/local/go/bin/go ]]; then
 		export PATH=/usr/local/go/bin:$PATH
 	else
@@ -103,18 +105,24 @@ pg_bindir() {
 	[[ -n $best ]] && echo "$best"
 }
 
-missing=()
-if [[ -z ${PVARA_TEST_DATABASE_URL:-} ]] && ! pg_bindir >/dev/null; then missing+=(postgresql); fi
-if [[ -z ${PVARA_TEST_REDIS_URL:-} ]] && ! command -v redis-server >/dev/null; then missing+=(redis-server); fi
-sqlc_bin=
-for c in "$(go env GOPATH)/bin/sqlc" /root/go/bin/sqlc "$STATE_DIR/bin/sqlc" "$(command -v sqlc || true)"; do
-	if [[ -n $c && -x $c ]] && [[ $("$c" version 2>/dev/null) == "$SQLC_VERSION" ]]; then
-		sqlc_bin=$c
-		break
-	fi
-done
-# sqlc is built from source with cgo: it needs a C compiler.
-if [[ -z $sqlc_bin ]] && ! command -v gcc >/dev/null; then missing+=(gcc libc6-dev); fi
+# find_missing: the Debian packages this machine lacks.
+find_missing() {
+	missing=()
+	if [[ -z ${PVARA_TEST_DATABASE_URL:-} ]] && ! pg_bindir >/dev/null; then missing+=(postgresql); fi
+	if [[ -z ${PVARA_TEST_REDIS_URL:-} ]] && ! have redis-server; then missing+=(redis-server); fi
+	sqlc_bin=
+	local c
+	for c in "$(go env GOPATH)/bin/sqlc" /root/go/bin/sqlc "$STATE_DIR/bin/sqlc" "$(type -P sqlc || true)"; do
+		if [[ -n $c && -x $c ]] && [[ $("$c" version 2>/dev/null) == "$SQLC_VERSION" ]]; then
+			sqlc_bin=$c
+			break
+		fi
+	done
+	# sqlc is built from source with cgo: it needs a C compiler.
+	if [[ -z $sqlc_bin ]] && ! have gcc; then missing+=(gcc libc6-dev); fi
+	return 0
+}
+find_missing
 
 if ((${#missing[@]})); then
 	if is_root && is_debian; then
@@ -122,6 +130,9 @@ if ((${#missing[@]})); then
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq
 		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+		find_missing
+		((${#missing[@]} == 0)) || die "installed the packages, but still cannot find: ${missing[*]}" \
+			"PostgreSQL server programs are looked for on PATH and in /usr/lib/postgresql/*/bin."
 	else
 		why="not root"
 		is_root && why="not a Debian/Ubuntu machine"
@@ -145,7 +156,7 @@ chmod 755 "$STATE_DIR"
 psql_bin() {
 	local d
 	d=$(pg_bindir) && [[ -x $d/psql ]] && { echo "$d/psql"; return; }
-	command -v psql
+	type -P psql
 }
 
 # pg_usable URL: a superuser can connect.
@@ -167,7 +178,7 @@ as_pg() {
 		cd /
 		if [[ -z $PG_USER ]]; then
 			"$@"
-		elif command -v runuser >/dev/null; then
+		elif have runuser; then
 			runuser -u "$PG_USER" -- "$@"
 		else
 			su -s /bin/sh "$PG_USER" -c "$(printf '%q ' "$@")"
