@@ -156,7 +156,11 @@ func TestClusterCreatedReusedAndStopped(t *testing.T) {
 	start := time.Now()
 	e2 := startEnv(t, Config{DataDir: dir, Postgres: true})
 	t.Logf("second start took %s", time.Since(start))
-	require.Equal(t, firstPort, e2.Cluster.Port(), "the port is kept from run to run when free")
+	if e2.Cluster.Port() != firstPort {
+		// Kept from run to run unless somebody took it meanwhile (the
+		// machine is shared: ephemeral ports get reused).
+		require.False(t, portFree(firstPort), "the port moved from %d although it is free", firstPort)
+	}
 	v, err = query1(t, e2.DatabaseURL, "SELECT v FROM kept")
 	require.NoError(t, err)
 	require.Equal(t, "from the first run", v)
