@@ -18,7 +18,7 @@ ARGS ?=
 # PostgreSQL, an in-process Kafka broker, Redis or a stand-in, the API and
 # every worker. Ctrl-C stops it all; data stays in ./.pvara.
 run: build
-	./$(BIN) dev $(ARGS)
+	"$(abspath $(BIN))" dev $(ARGS)
 
 # test installs and starts what is missing, then runs every check CI runs
 # (scripts/test.sh says what and how).
