@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -575,6 +576,17 @@ func TestKubernetesManifests(t *testing.T) {
 		all[k] = v
 	}
 	checkEnvValid(t, "ConfigMap + Secret", all)
+	// Every secret setting is shown in the example Secret (a deployment
+	// copies it), except the optional ones listed here.
+	optionalSecrets := []string{"kafka.sasl_password"}
+	for _, f := range configFields() {
+		if f.typ == reflect.TypeFor[config.Secret]() && !slices.Contains(optionalSecrets, f.key) {
+			require.Contains(t, secret.StringData, config.EnvName(f.key), "secret.example.yaml lacks the secret setting %s", f.key)
+		}
+		if f.typ == reflect.TypeFor[config.Secret]() {
+			require.NotContains(t, cm.Data, config.EnvName(f.key), "%s is a secret: it belongs in the Secret, not the ConfigMap", f.key)
+		}
+	}
 	delay, err := time.ParseDuration(cm.Data["PVARA_SHUTDOWN_DELAY"])
 	require.NoError(t, err)
 	grace, err := time.ParseDuration(cm.Data["PVARA_SHUTDOWN_GRACE"])
