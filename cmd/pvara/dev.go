@@ -84,8 +84,17 @@ type devOptions struct {
 // runDev brings up the dev environment, migrates, seeds, writes dev.env and
 // serves the API and every worker role until ctx ends; then it stops
 // everything it started, in reverse order.
-func runDev(ctx context.Context, cfg config.Config, o devOptions) error {
+func runDev(ctx context.Context, cfg config.Config, o devOptions) (err error) {
 	logger := o.Logger
+	defer func() {
+		// Ctrl-C during start-up is not a failure, whatever the step it
+		// cut short reported: everything started has been stopped again
+		// by the deferred calls below.
+		if err != nil && ctx.Err() != nil {
+			logger.Info("interrupted; stopped", "during", err.Error())
+			err = nil
+		}
+	}()
 	if o.RedisProbeURL == "" {
 		o.RedisProbeURL = devRedisURL
 	}

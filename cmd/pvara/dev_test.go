@@ -275,6 +275,21 @@ func TestRunDevWithoutPostgresBinaries(t *testing.T) {
 	require.NotErrorAs(t, err, &ue)
 }
 
+// TestRunDevInterrupted: Ctrl-C at any moment of the start-up exits 0 and
+// leaves no server behind.
+func TestRunDevInterrupted(t *testing.T) {
+	t.Parallel()
+	for _, after := range []time.Duration{0, 300 * time.Millisecond, 1500 * time.Millisecond} {
+		cfg := devTestConfig(t)
+		ctx, cancel := context.WithTimeout(context.Background(), after)
+		err := runDev(ctx, cfg, devOptions{Out: io.Discard, Logger: devTestLogger(t), OnReady: func(string, string) {}})
+		cancel()
+		require.NoError(t, err, "interrupted after %s", after)
+		requireNoServer(t, filepath.Join(cfg.Data.Dir, "postgres"), 10*time.Second)
+		requireNoServer(t, filepath.Join(cfg.Data.Dir, "postgres.init"), 10*time.Second)
+	}
+}
+
 func TestRunDevKafkaAddressInUse(t *testing.T) {
 	t.Parallel()
 	busy, err := net.Listen("tcp", "127.0.0.1:0")

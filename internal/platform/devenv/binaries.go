@@ -71,7 +71,15 @@ func DefaultSearchDirs() []string {
 		m, _ := filepath.Glob(pattern)
 		dirs = append(dirs, m...)
 	}
-	return dirs
+	seen := map[string]bool{}
+	out := dirs[:0]
+	for _, d := range dirs {
+		if d != "" && !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 var versionRE = regexp.MustCompile(`\(PostgreSQL\) ((\d+)(\.\d+)*)`)

@@ -225,6 +225,9 @@ func initCluster(ctx context.Context, cfg ClusterConfig) error {
 	cmd.Dir = "/"
 	cmd.Env = childEnv(cfg.Binaries)
 	cmd.SysProcAttr = sysProcAttr(cfg.RunAs.credential())
+	// Interrupted: kill initdb's whole process group (it runs postgres in
+	// bootstrap mode as a child), not initdb alone.
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
