@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -49,6 +50,11 @@ type app struct {
 	routes []func(*httpx.Router)
 	// middlewares run on every API request after the built-in ones.
 	middlewares []func(http.Handler) http.Handler
+	// devSeeds load demo data; only `pvara dev` runs them, after migrating.
+	// Each must be idempotent (it runs at every start) and print the demo
+	// credentials it made to devOut (pvara dev's standard output).
+	devSeeds []func(ctx context.Context) error
+	devOut   io.Writer
 
 	closers []func()
 
@@ -129,6 +135,9 @@ func openApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (a *ap
 	}
 	if err := a.wireApplications(ctx); err != nil {
 		return nil, err
+	}
+	if cfg.Dev {
+		a.wireDevSeed()
 	}
 	return a, nil
 }

@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
+	"crypto/ed25519"
+	"encoding/base64"
 	"time"
 
 	"github.com/pvara-gov/pvara/internal/auth"
@@ -91,22 +87,18 @@ func (a *app) fieldCipher() (*fieldcrypt.Cipher, error) {
 	blind := a.cfg.Crypto.BlindIndexKey.Reveal()
 	var err error
 	if fieldKeys == "" && a.cfg.Dev {
-		fieldKeys, err = devSecret(a.cfg.Data.Dir, "field-keys", func() (string, error) {
-			k, err := fieldcrypt.GenerateKey()
-			return fieldcrypt.FormatKey("dev1", k), err
-		})
+		k, err := a.devSecret("field-key-dev1", fieldcrypt.KeySize)
 		if err != nil {
 			return nil, err
 		}
+		fieldKeys = fieldcrypt.FormatKey("dev1", k)
 	}
 	if blind == "" && a.cfg.Dev {
-		blind, err = devSecret(a.cfg.Data.Dir, "blind-index-key", func() (string, error) {
-			k, err := fieldcrypt.GenerateKey()
-			return strings.TrimPrefix(fieldcrypt.FormatKey("", k), ":"), err
-		})
+		k, err := a.devSecret("blind-index-key", fieldcrypt.KeySize)
 		if err != nil {
 			return nil, err
 		}
+		blind = base64.StdEncoding.EncodeToString(k)
 	}
 	const keysExpect = `comma-separated "kid:base64(32 random bytes)", newest first (e.g. k2026a:` + "`openssl rand -base64 32`" + `)`
 	if fieldKeys == "" {
@@ -134,13 +126,11 @@ func (a *app) signingKeys() ([]auth.SigningKey, error) {
 	raw := a.cfg.Auth.SigningKeys.Reveal()
 	var err error
 	if raw == "" && a.cfg.Dev {
-		raw, err = devSecret(a.cfg.Data.Dir, "signing-keys", func() (string, error) {
-			_, s, err := auth.GenerateSigningKey("dev-" + time.Now().UTC().Format("20060102"))
-			return s, err
-		})
+		seed, err := a.devSecret("signing-key-dev1", ed25519.SeedSize)
 		if err != nil {
 			return nil, err
 		}
+		raw = fieldcrypt.FormatKey("dev1", seed)
 	}
 	const expect = `comma-separated "kid:base64(32-byte Ed25519 seed)", newest first; the first signs, all verify`
 	if raw == "" {
@@ -151,41 +141,4 @@ func (a *app) signingKeys() ([]auth.SigningKey, error) {
 		return nil, &config.Error{Key: "auth.signing_keys", Expect: expect + " (" + err.Error() + ")"}
 	}
 	return keys, nil
-}
-
-// devSecret returns the secret `pvara dev` keeps in <data dir>/secrets/name,
-// generating it on first use (file mode 0600, directory 0700; created
-// exclusively, so two processes starting at once agree on one value).
-//
-// TODO(lead): replace with a.devSecret once the ops branch lands it.
-func devSecret(dataDir, name string, gen func() (string, error)) (string, error) {
-	dir := filepath.Join(dataDir, "secrets")
-	path := filepath.Join(dir, name)
-	if b, err := os.ReadFile(path); err == nil {
-		return strings.TrimSpace(string(b)), nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("dev secret %s: %w", name, err)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("dev secret %s: %w", name, err)
-	}
-	v, err := gen()
-	if err != nil {
-		return "", err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return devSecret(dataDir, name, gen) // another process won the race
-	}
-	if err != nil {
-		return "", fmt.Errorf("dev secret %s: %w", name, err)
-	}
-	_, werr := f.WriteString(v + "\n")
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		return "", fmt.Errorf("dev secret %s: %w", name, werr)
-	}
-	return v, nil
 }
