@@ -1,0 +1,278 @@
+package audit
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pvara-gov/pvara/internal/platform/audit/internal/db"
+	"github.com/pvara-gov/pvara/internal/platform/logx"
+	"github.com/pvara-gov/pvara/internal/platform/postgres"
+)
+
+// sealerLockKey is the transaction-scoped advisory lock that lets one sealer
+// work at a time across the cluster ("pvara.audit.sealer" as an int64).
+const sealerLockKey int64 = 0x7076617261_5345
+
+// SealerConfig configures a Sealer. Zero values take the defaults.
+type SealerConfig struct {
+	// BatchSize is the most entries linked per transaction (default 1000).
+	BatchSize int
+	// MaxBatches bounds the batches of one Seal call (default 50), so one
+	// call over a huge backlog returns and the next tick continues.
+	MaxBatches int
+	// AnchorEvery is how often the chain head is logged at info level, so
+	// an external log store keeps anchors that `pvara audit verify --anchor`
+	// can check a truncated or rewritten chain against (default 1m).
+	AnchorEvery time.Duration
+	Logger      *slog.Logger
+	Registerer  prometheus.Registerer
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Sealer links committed entries into the hash chain. Writers never wait
+// for it: it runs beside them (the maintenance role, every few hundred
+// milliseconds) and appends links in the order it sees entries commit.
+//
+// How it finds "committed and not yet sealed" without a lock on the write
+// path and without skipping an entry whose transaction commits late: every
+// entry stores its writer's transaction id (tx_id). Each round reads, in one
+// statement, the unsealed entries with tx_id >= watermark and the snapshot
+// horizon (the oldest transaction still running). When a round has sealed
+// everything it saw, every transaction below the horizon has ended and its
+// entries are sealed, so the horizon becomes the next watermark. A long
+// transaction only holds the watermark back (the window scanned grows); it
+// never stops sealing and never lets an entry be skipped.
+//
+// Correctness does not depend on there being one sealer: the advisory lock
+// avoids wasted work, while the chain's primary key, UNIQUE(prev_hash) and
+// link trigger make a second concurrent sealer fail rather than fork.
+//
+// A Sealer is used by one goroutine at a time.
+type Sealer struct {
+	db      postgres.Beginner
+	cfg     SealerConfig
+	m       *sealerMetrics
+	lastLog time.Time
+}
+
+type sealerMetrics struct {
+	sealed    prometheus.Counter
+	failures  prometheus.Counter
+	skipped   prometheus.Counter
+	unsealed  prometheus.Gauge
+	window    prometheus.Gauge
+	lag       prometheus.Gauge
+	head      prometheus.Gauge
+	lastSeal  prometheus.Gauge
+	sealDelay prometheus.Histogram
+}
+
+func newSealerMetrics(reg prometheus.Registerer) *sealerMetrics {
+	m := &sealerMetrics{
+		sealed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pvara_audit_sealed_total", Help: "Audit entries linked into the hash chain.",
+		}),
+		failures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pvara_audit_seal_failures_total", Help: "Seal rounds that failed (rolled back; retried next tick).",
+		}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pvara_audit_seal_skipped_total", Help: "Seal rounds skipped because another sealer held the lock.",
+		}),
+		unsealed: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "pvara_audit_unsealed_entries", Help: "Committed audit entries not yet in the chain, after the last seal round.",
+		}),
+		window: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "pvara_audit_seal_window_transactions",
+			Help: "Transactions whose entries each seal round scans (next xid - watermark); it grows while a long-running transaction holds the snapshot horizon back.",
+		}),
+		lag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "pvara_audit_seal_lag_seconds", Help: "Age of the oldest entry sealed by the last round that sealed anything (how long entries wait).",
+		}),
+		head: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "pvara_audit_chain_head_seq", Help: "Sequence number of the newest link of the audit chain.",
+		}),
+		lastSeal: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "pvara_audit_last_seal_timestamp_seconds", Help: "When a seal round last completed (Unix time); stale means the sealer is not running.",
+		}),
+		sealDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "pvara_audit_seal_delay_seconds",
+			Help:    "Time from an entry's creation to its sealing.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.sealed, m.failures, m.skipped, m.unsealed, m.window, m.lag, m.head, m.lastSeal, m.sealDelay)
+	}
+	return m
+}
+
+// NewSealer returns a sealer over pool, which must run as the application
+// role (or any role with SELECT and INSERT on the audit tables).
+func NewSealer(pool postgres.Beginner, cfg SealerConfig) *Sealer {
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 1000
+	}
+	if cfg.MaxBatches <= 0 {
+		cfg.MaxBatches = 50
+	}
+	if cfg.AnchorEvery <= 0 {
+		cfg.AnchorEvery = time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = logx.Discard()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Sealer{db: pool, cfg: cfg, m: newSealerMetrics(cfg.Registerer)}
+}
+
+// Seal links every entry committed so far that is not yet in the chain, a
+// batch per transaction, and returns how many it linked. It returns 0 and
+// no error when another sealer holds the lock.
+func (s *Sealer) Seal(ctx context.Context) (int, error) {
+	total := 0
+	for range s.cfg.MaxBatches {
+		n, more, err := s.sealBatch(ctx)
+		total += n
+		if err != nil {
+			s.m.failures.Inc()
+			return total, err
+		}
+		if !more {
+			break
+		}
+	}
+	s.m.lastSeal.Set(float64(s.cfg.Now().UnixNano()) / 1e9)
+	return total, nil
+}
+
+// Run seals at once and then every interval until ctx ends; failures are
+// logged and retried at the next tick. The maintenance role calls Seal from
+// its own ticker instead; Run is for processes without it.
+func (s *Sealer) Run(ctx context.Context, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := s.Seal(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("audit: seal round failed; retrying", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// sealBatch runs one round in its own transaction. more reports that the
+// backlog was larger than a batch.
+func (s *Sealer) sealBatch(ctx context.Context) (n int, more bool, err error) {
+	var sealed []db.AuditUnsealedRow
+	var headSeq int64
+	var headHash []byte
+	err = postgres.Tx(ctx, s.db, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		locked, err := q.SealerTryLock(ctx, sealerLockKey)
+		if err != nil {
+			return err
+		}
+		if !locked {
+			s.m.skipped.Inc()
+			return nil
+		}
+		if err := postgres.SystemScope().Apply(ctx, tx); err != nil {
+			return err
+		}
+		head, err := q.ChainHead(ctx)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			head = db.ChainHeadRow{Hash: zeroHash[:]}
+		case err != nil:
+			return err
+		default:
+			s.m.window.Set(float64(head.NextXid - head.Watermark))
+		}
+		rows, err := q.AuditUnsealed(ctx, head.Watermark, int32(s.cfg.BatchSize))
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			s.m.unsealed.Set(0)
+			return nil
+		}
+		backlog := rows[0].Backlog
+		more = backlog > int64(len(rows))
+		// The round sees every unsealed entry only when the batch was not
+		// cut short; only then may the watermark move up to the horizon.
+		watermark := head.Watermark
+		if !more {
+			watermark = max(watermark, rows[0].Horizon)
+		}
+		links := make([]db.ChainInsertParams, len(rows))
+		prev, seq := head.Hash, head.Seq
+		for i := range rows {
+			r := &rows[i]
+			seq++
+			eh := entryHash(&storedEntry{
+				ID: r.ID, OccurredAt: r.OccurredAt, OrgID: r.OrgID, ActorID: r.ActorID, ActorRole: r.ActorRole,
+				Action: r.Action, Resource: r.Resource, ResourceID: r.ResourceID, IP: r.Ip, RequestID: r.RequestID,
+				Details: r.Details,
+			})
+			h := linkHash(prev, seq, eh[:])
+			links[i] = db.ChainInsertParams{
+				Seq: seq, EntryID: r.ID, EntryHash: eh[:], PrevHash: prev, Hash: h[:], Watermark: watermark,
+			}
+			prev = links[i].Hash
+		}
+		if _, err := q.ChainInsert(ctx, links); err != nil {
+			return fmt.Errorf("audit: append %d links after seq %d: %w", len(links), head.Seq, err)
+		}
+		s.m.unsealed.Set(float64(backlog - int64(len(rows))))
+		sealed, headSeq, headHash = rows, seq, prev
+		return nil
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	if len(sealed) > 0 {
+		s.observe(sealed, headSeq, headHash)
+	}
+	return len(sealed), more, nil
+}
+
+// observe updates the metrics after a committed round and logs the head as
+// an anchor now and then.
+func (s *Sealer) observe(rows []db.AuditUnsealedRow, headSeq int64, headHash []byte) {
+	now := s.cfg.Now()
+	s.m.sealed.Add(float64(len(rows)))
+	s.m.head.Set(float64(headSeq))
+	oldest := 0.0
+	for i := range rows {
+		d := now.Sub(uuidTime(rows[i].ID)).Seconds()
+		s.m.sealDelay.Observe(d)
+		oldest = max(oldest, d)
+	}
+	s.m.lag.Set(oldest)
+	if now.Sub(s.lastLog) >= s.cfg.AnchorEvery {
+		s.lastLog = now
+		s.cfg.Logger.Info("audit chain head", "seq", headSeq, "hash", hex.EncodeToString(headHash),
+			"anchor", fmt.Sprintf("%d:%s", headSeq, hex.EncodeToString(headHash)))
+	}
+}
+
+// uuidTime is the creation time carried by a UUIDv7 (its first 48 bits, in
+// Unix milliseconds).
+func uuidTime(id uuid.UUID) time.Time {
+	ms := int64(id[0])<<40 | int64(id[1])<<32 | int64(id[2])<<24 | int64(id[3])<<16 | int64(id[4])<<8 | int64(id[5])
+	return time.UnixMilli(ms)
+}
