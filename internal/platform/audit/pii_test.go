@@ -37,7 +37,7 @@ func TestRedactString(t *testing.T) {
 		{"APP-2026-000123", "APP-2026-000123", 0},
 		{"sha 1234567890abcdef1234", "sha 1234567890abcdef1234", 0},
 		{"192.168.100.100", "192.168.100.100", 0},
-		{"123456789", "123456789", 0},             // 9 digits: too short
+		{"123456789", "123456789", 0},               // 9 digits: too short
 		{"1234567890123456", "1234567890123456", 0}, // 16 digits: too long
 	}
 	for _, c := range cases {
