@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -161,20 +163,33 @@ func (m *ErrorMapper) log(ctx context.Context, status int, err error) {
 	}
 }
 
+// humaHook guards huma's package-level error constructors: they are
+// installed once, and delegate to the mapper of the router built last.
+// Replacing them on every NewRouter raced with requests served by routers
+// built earlier (parallel tests build several).
+var (
+	humaHookOnce sync.Once
+	humaMapper   atomic.Pointer[ErrorMapper]
+)
+
 // hookHuma makes huma produce Problems. huma keeps its error constructor in
-// a package variable, so this is process-wide; every API built by this
-// package installs the same function.
+// a package variable, so this is process-wide: every API built by this
+// package maps errors with the most recently built router's mapper (in a
+// process there is one; they differ only by logger).
 func (m *ErrorMapper) hookHuma() {
-	huma.NewErrorWithContext = func(hctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
-		var ctx context.Context = context.Background()
-		if hctx != nil {
-			ctx = hctx.Context()
+	humaMapper.Store(m)
+	humaHookOnce.Do(func() {
+		huma.NewErrorWithContext = func(hctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
+			var ctx context.Context = context.Background()
+			if hctx != nil {
+				ctx = hctx.Context()
+			}
+			return humaMapper.Load().fromHuma(ctx, status, msg, errs)
 		}
-		return m.fromHuma(ctx, status, msg, errs)
-	}
-	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
-		return m.fromHuma(context.Background(), status, msg, errs)
-	}
+		huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+			return humaMapper.Load().fromHuma(context.Background(), status, msg, errs)
+		}
+	})
 }
 
 func (m *ErrorMapper) fromHuma(ctx context.Context, status int, msg string, errs []error) huma.StatusError {
