@@ -103,6 +103,13 @@ func openApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (a *ap
 	if err := a.wirePlatform(); err != nil {
 		return nil, err
 	}
+	// After the authentication middleware's wiring: both read the principal.
+	if err := a.wireRateLimit(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.wireAudit(ctx); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 

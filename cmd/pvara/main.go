@@ -102,6 +102,7 @@ optional config file (--config or PVARA_CONFIG), then defaults. Exit codes:
 		newMigrateCmd(),
 		newDevCmd(),
 		newVersionCmd(),
+		newAuditCmd(),
 	)
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err: err} })

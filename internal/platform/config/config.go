@@ -53,6 +53,8 @@ type Config struct {
 	Data       Data       `mapstructure:"data"`
 	DevEnv     DevEnv     `mapstructure:"dev"`
 	Shutdown   Shutdown   `mapstructure:"shutdown"`
+	Audit      Audit      `mapstructure:"audit"`
+	RateLimit  RateLimit  `mapstructure:"ratelimit"`
 }
 
 // HTTP configures the public API listener.
@@ -70,6 +72,10 @@ type HTTP struct {
 	// PublicURL is the externally visible base URL, used as the JWT issuer
 	// and in links.
 	PublicURL string `mapstructure:"public_url"`
+	// CursorSecret keys the HMAC of list cursors (at least 16 bytes). Every
+	// replica must share it, or a cursor from one is refused by another;
+	// when empty, each process makes a random one (fine for one process).
+	CursorSecret Secret `mapstructure:"cursor_secret"`
 }
 
 // Admin configures the operator listener (/livez, /readyz, /metrics, pprof).
@@ -152,6 +158,33 @@ type Shutdown struct {
 	Grace time.Duration `mapstructure:"grace"`
 }
 
+// Audit configures the audit log's sealer (run by the maintenance role).
+type Audit struct {
+	// SealInterval is how often new entries are linked into the hash chain.
+	SealInterval time.Duration `mapstructure:"seal_interval"`
+	// SealBatch is the most entries linked per transaction.
+	SealBatch int `mapstructure:"seal_batch"`
+}
+
+// RateLimit configures the per-caller request limit of the API: Requests
+// per Window for each user (each client IP for anonymous calls), shared by
+// every replica through Redis.
+type RateLimit struct {
+	Enabled  bool          `mapstructure:"enabled"`
+	Requests int           `mapstructure:"requests"`
+	Window   time.Duration `mapstructure:"window"`
+	// AuthPaths (login, registration, token endpoints) have their own
+	// bucket, AuthRequests per AuthWindow, and always fail closed.
+	AuthPaths    []string      `mapstructure:"auth_paths"`
+	AuthRequests int           `mapstructure:"auth_requests"`
+	AuthWindow   time.Duration `mapstructure:"auth_window"`
+	// FailOpen lets the rest of the API through, unlimited, while Redis
+	// cannot be asked (with a warning and a metric); false refuses with 503.
+	FailOpen bool `mapstructure:"fail_open"`
+	// Timeout bounds the Redis call of one request.
+	Timeout time.Duration `mapstructure:"timeout"`
+}
+
 // Defaults returns the default configuration.
 func Defaults() Config {
 	return Config{
@@ -184,6 +217,17 @@ func Defaults() Config {
 		Data:       Data{Dir: "./.pvara"},
 		DevEnv:     DevEnv{KafkaAddr: "127.0.0.1:19092"},
 		Shutdown:   Shutdown{Delay: 0, Grace: 25 * time.Second},
+		Audit:      Audit{SealInterval: 250 * time.Millisecond, SealBatch: 1000},
+		RateLimit: RateLimit{
+			Enabled:      true,
+			Requests:     1000,
+			Window:       time.Minute,
+			AuthPaths:    []string{"/v1/auth/login", "/v1/auth/register", "/v1/auth/refresh", "/oauth2/token"},
+			AuthRequests: 300,
+			AuthWindow:   time.Minute,
+			FailOpen:     true,
+			Timeout:      100 * time.Millisecond,
+		},
 	}
 }
 
@@ -248,6 +292,15 @@ func (c *Config) Validate() error {
 		{validAddr(c.DevEnv.KafkaAddr), "dev.kafka_addr", "a listen address host:port"},
 		{c.Shutdown.Delay >= 0 && c.Shutdown.Delay <= 5*time.Minute, "shutdown.delay", "a duration between 0s and 5m"},
 		{c.Shutdown.Grace > 0 && c.Shutdown.Grace <= 10*time.Minute, "shutdown.grace", "a duration between 1s and 10m"},
+		{c.HTTP.CursorSecret == "" || len(c.HTTP.CursorSecret) >= 16, "http.cursor_secret", "at least 16 characters (or empty for a random one per process)"},
+		{c.Audit.SealInterval >= 10*time.Millisecond && c.Audit.SealInterval <= time.Minute, "audit.seal_interval", "a duration between 10ms and 1m"},
+		{c.Audit.SealBatch >= 1 && c.Audit.SealBatch <= 100000, "audit.seal_batch", "a number between 1 and 100000"},
+		{c.RateLimit.Requests >= 1 && c.RateLimit.Requests <= 10_000_000, "ratelimit.requests", "a number of requests between 1 and 10000000"},
+		{validWindow(c.RateLimit.Window, c.RateLimit.Requests), "ratelimit.window", "whole seconds between 1s and 24h, e.g. 1m"},
+		{c.RateLimit.AuthRequests >= 1 && c.RateLimit.AuthRequests <= 10_000_000, "ratelimit.auth_requests", "a number of requests between 1 and 10000000"},
+		{validWindow(c.RateLimit.AuthWindow, c.RateLimit.AuthRequests), "ratelimit.auth_window", "whole seconds between 1s and 24h, e.g. 1m"},
+		{validPaths(c.RateLimit.AuthPaths), "ratelimit.auth_paths", "a comma-separated list of request paths starting with /"},
+		{c.RateLimit.Timeout >= time.Millisecond && c.RateLimit.Timeout <= 5*time.Second, "ratelimit.timeout", "a duration between 1ms and 5s"},
 	}
 	for _, ch := range checks {
 		if !ch.ok {
@@ -335,6 +388,22 @@ func validCIDRs(items []string) bool {
 func validBrokers(items []string) bool {
 	for _, b := range items {
 		if _, _, err := net.SplitHostPort(b); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// validWindow: whole seconds (the headers count in seconds), at most a
+// day, and at least a microsecond per request.
+func validWindow(w time.Duration, requests int) bool {
+	return w >= time.Second && w <= 24*time.Hour && w%time.Second == 0 &&
+		requests >= 1 && w/time.Duration(requests) >= time.Microsecond
+}
+
+func validPaths(paths []string) bool {
+	for _, p := range paths {
+		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, " ?#") {
 			return false
 		}
 	}
