@@ -28,8 +28,8 @@ CREATE TABLE platform.audit_log (
     request_id  text NOT NULL DEFAULT '',
     details     jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(details) = 'object') -- never plaintext PII
 );
--- The sealer's window scan (tx_id >= watermark).
-CREATE INDEX audit_log_tx_idx ON platform.audit_log (tx_id);
+-- The sealer's window scan (tx_id >= watermark, in (tx_id, id) order).
+CREATE INDEX audit_log_tx_idx ON platform.audit_log (tx_id, id);
 -- GET /v1/audit: an organisation's entries, newest first; one actor's.
 -- Partial, so entries without an organisation or actor cost writers nothing.
 CREATE INDEX audit_log_org_idx ON platform.audit_log (org_id, id) WHERE org_id IS NOT NULL;
@@ -47,8 +47,8 @@ CREATE TABLE platform.audit_chain (
     prev_hash  bytea NOT NULL UNIQUE CHECK (length(prev_hash) = 32),
     hash       bytea NOT NULL CHECK (length(hash) = 32),
     sealed_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
-    -- watermark: after the round that wrote this link, every committed entry
-    -- with tx_id < watermark is sealed. The next round scans only entries
+    -- watermark: after the batch that wrote this link, every committed entry
+    -- with tx_id < watermark is sealed. The next batch scans only entries
     -- with tx_id >= watermark. Not part of the hash: it only bounds work.
     watermark  bigint NOT NULL
 );

@@ -14,18 +14,18 @@ SELECT seq, hash, watermark, pg_snapshot_xmax(pg_current_snapshot())::text::bigi
 FROM platform.audit_chain ORDER BY seq DESC LIMIT 1;
 
 -- name: AuditUnsealed :many
--- The committed entries not yet in the chain, oldest first, with the
--- snapshot horizon of this very statement: every transaction with an id
--- below it has ended, so no entry with tx_id < horizon can still appear.
--- backlog counts every unsealed entry, not only this batch.
+-- The committed entries not yet in the chain, in (tx_id, id) order from
+-- (from_tx, from_id) on, with the snapshot horizon of this very statement:
+-- every transaction with an id below it has ended, so no entry with tx_id
+-- below it can still appear. The (tx_id, id) index lets a batch stop after
+-- max_rows without looking at the rest of a backlog.
 SELECT e.id, e.occurred_at, e.org_id, e.actor_id, e.actor_role, e.action, e.resource, e.resource_id,
        e.ip, e.request_id, e.details, e.tx_id,
-       count(*) OVER ()::bigint AS backlog,
        pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon
 FROM platform.audit_log e
-WHERE e.tx_id >= @watermark::bigint
+WHERE (e.tx_id, e.id) >= (@from_tx::bigint, @from_id::uuid)
   AND NOT EXISTS (SELECT 1 FROM platform.audit_chain c WHERE c.entry_id = e.id)
-ORDER BY e.id
+ORDER BY e.tx_id, e.id
 LIMIT @max_rows::int;
 
 -- name: ChainInsert :copyfrom

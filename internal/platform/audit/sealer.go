@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -44,13 +45,16 @@ type SealerConfig struct {
 //
 // How it finds "committed and not yet sealed" without a lock on the write
 // path and without skipping an entry whose transaction commits late: every
-// entry stores its writer's transaction id (tx_id). Each round reads, in one
-// statement, the unsealed entries with tx_id >= watermark and the snapshot
-// horizon (the oldest transaction still running). When a round has sealed
-// everything it saw, every transaction below the horizon has ended and its
-// entries are sealed, so the horizon becomes the next watermark. A long
-// transaction only holds the watermark back (the window scanned grows); it
-// never stops sealing and never lets an entry be skipped.
+// entry stores its writer's transaction id (tx_id). Each batch reads, in one
+// statement, the unsealed entries with tx_id >= watermark in (tx_id, id)
+// order and the snapshot horizon (the oldest transaction still running):
+// every transaction below the horizon has ended, so its committed entries
+// are all visible to that statement. Once they are sealed, the horizon (or,
+// when the batch was cut short, the tx_id of the first entry left over)
+// becomes the next watermark: every committed entry below it is in the
+// chain. A long transaction only holds the watermark back (the window
+// scanned grows); it never stops sealing and never lets an entry be
+// skipped. Within a batch, one transaction's entries sit together.
 //
 // Correctness does not depend on there being one sealer: the advisory lock
 // avoids wasted work, while the chain's primary key, UNIQUE(prev_hash) and
@@ -62,6 +66,22 @@ type Sealer struct {
 	cfg     SealerConfig
 	m       *sealerMetrics
 	lastLog time.Time
+	// from is where the next batch starts when it is past the stored
+	// watermark: after a batch cut inside one committed transaction's
+	// entries, the next one resumes there instead of re-reading them. It
+	// only ever names sealed ground, so a stale value costs a rescan, never
+	// a skipped entry; a restart falls back to the stored watermark.
+	from position
+}
+
+// position is a place in (tx_id, id) order.
+type position struct {
+	tx int64
+	id uuid.UUID
+}
+
+func (p position) before(q position) bool {
+	return p.tx < q.tx || p.tx == q.tx && bytes.Compare(p.id[:], q.id[:]) < 0
 }
 
 type sealerMetrics struct {
@@ -88,7 +108,7 @@ func newSealerMetrics(reg prometheus.Registerer) *sealerMetrics {
 			Name: "pvara_audit_seal_skipped_total", Help: "Seal rounds skipped because another sealer held the lock.",
 		}),
 		unsealed: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "pvara_audit_unsealed_entries", Help: "Committed audit entries not yet in the chain, after the last seal round.",
+			Name: "pvara_audit_unsealed_entries", Help: "Committed audit entries not yet in the chain after the last Seal call (0 when it drained them all).",
 		}),
 		window: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "pvara_audit_seal_window_transactions",
@@ -142,18 +162,45 @@ func NewSealer(pool postgres.Beginner, cfg SealerConfig) *Sealer {
 func (s *Sealer) Seal(ctx context.Context) (int, error) {
 	total := 0
 	for range s.cfg.MaxBatches {
-		n, more, err := s.sealBatch(ctx)
+		n, more, skipped, err := s.sealBatch(ctx)
 		total += n
 		if err != nil {
 			s.m.failures.Inc()
 			return total, err
 		}
-		if !more {
-			break
+		if skipped {
+			return 0, nil // another sealer is at work
 		}
+		if !more {
+			s.m.unsealed.Set(0)
+			s.m.lastSeal.Set(float64(s.cfg.Now().UnixNano()) / 1e9)
+			return total, nil
+		}
+	}
+	// Behind: count what is left (only now, as it costs a scan of it).
+	if n, err := s.Backlog(ctx); err == nil {
+		s.m.unsealed.Set(float64(n))
 	}
 	s.m.lastSeal.Set(float64(s.cfg.Now().UnixNano()) / 1e9)
 	return total, nil
+}
+
+// Backlog counts the committed entries not yet sealed.
+func (s *Sealer) Backlog(ctx context.Context) (n int64, err error) {
+	err = postgres.ScopedTx(ctx, s.db, postgres.SystemScope(), func(tx pgx.Tx) error {
+		q := db.New(tx)
+		w := int64(0)
+		head, err := q.ChainHead(ctx)
+		switch {
+		case err == nil:
+			w = head.Watermark
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		n, err = q.AuditCountPending(ctx, w)
+		return err
+	})
+	return n, err
 }
 
 // Run seals at once and then every interval until ctx ends; failures are
@@ -174,12 +221,14 @@ func (s *Sealer) Run(ctx context.Context, every time.Duration) error {
 	}
 }
 
-// sealBatch runs one round in its own transaction. more reports that the
-// backlog was larger than a batch.
-func (s *Sealer) sealBatch(ctx context.Context) (n int, more bool, err error) {
+// sealBatch links one batch in its own transaction. more reports that the
+// backlog was larger than a batch, skipped that another sealer held the
+// lock.
+func (s *Sealer) sealBatch(ctx context.Context) (n int, more, skipped bool, err error) {
 	var sealed []db.AuditUnsealedRow
 	var headSeq int64
 	var headHash []byte
+	var next position
 	err = postgres.Tx(ctx, s.db, func(tx pgx.Tx) error {
 		q := db.New(tx)
 		locked, err := q.SealerTryLock(ctx, sealerLockKey)
@@ -188,6 +237,7 @@ func (s *Sealer) sealBatch(ctx context.Context) (n int, more bool, err error) {
 		}
 		if !locked {
 			s.m.skipped.Inc()
+			skipped = true
 			return nil
 		}
 		if err := postgres.SystemScope().Apply(ctx, tx); err != nil {
@@ -202,21 +252,35 @@ func (s *Sealer) sealBatch(ctx context.Context) (n int, more bool, err error) {
 		default:
 			s.m.window.Set(float64(head.NextXid - head.Watermark))
 		}
-		rows, err := q.AuditUnsealed(ctx, head.Watermark, int32(s.cfg.BatchSize))
+		from := position{tx: head.Watermark}
+		if from.before(s.from) {
+			from = s.from
+		}
+		rows, err := q.AuditUnsealed(ctx, from.tx, from.id, int32(s.cfg.BatchSize+1))
 		if err != nil {
 			return err
 		}
 		if len(rows) == 0 {
-			s.m.unsealed.Set(0)
 			return nil
 		}
-		backlog := rows[0].Backlog
-		more = backlog > int64(len(rows))
-		// The round sees every unsealed entry only when the batch was not
-		// cut short; only then may the watermark move up to the horizon.
-		watermark := head.Watermark
-		if !more {
-			watermark = max(watermark, rows[0].Horizon)
+		// The watermark may rise to the horizon X (every transaction below
+		// it has ended, so its committed entries are all visible here), but
+		// not past an entry left for the next batch: with rows in (tx_id,
+		// id) order, every visible unsealed entry before the first one left
+		// over is in this batch.
+		horizon := rows[0].Horizon
+		watermark := max(head.Watermark, horizon)
+		next = position{tx: watermark}
+		if more = len(rows) > s.cfg.BatchSize; more {
+			left := rows[s.cfg.BatchSize]
+			watermark = max(head.Watermark, min(left.TxID, horizon))
+			next = position{tx: watermark}
+			if left.TxID < horizon {
+				// Its transaction has ended and is visible whole: nothing
+				// before this entry is left unsealed.
+				next = position{tx: left.TxID, id: left.ID}
+			}
+			rows = rows[:s.cfg.BatchSize]
 		}
 		links := make([]db.ChainInsertParams, len(rows))
 		prev, seq := head.Hash, head.Seq
@@ -237,17 +301,17 @@ func (s *Sealer) sealBatch(ctx context.Context) (n int, more bool, err error) {
 		if _, err := q.ChainInsert(ctx, links); err != nil {
 			return fmt.Errorf("audit: append %d links after seq %d: %w", len(links), head.Seq, err)
 		}
-		s.m.unsealed.Set(float64(backlog - int64(len(rows))))
 		sealed, headSeq, headHash = rows, seq, prev
 		return nil
 	})
 	if err != nil {
-		return 0, false, err
+		return 0, false, false, err
 	}
 	if len(sealed) > 0 {
+		s.from = next
 		s.observe(sealed, headSeq, headHash)
 	}
-	return len(sealed), more, nil
+	return len(sealed), more, skipped, nil
 }
 
 // observe updates the metrics after a committed round and logs the head as

@@ -176,7 +176,13 @@ func TestSealerWorksThroughABacklogInBatches(t *testing.T) {
 	f.sealer = NewSealer(f.db.App, SealerConfig{BatchSize: 4, MaxBatches: 2})
 	f.write(t, 10, Entry{Action: "test.batch", ResourceID: "r"})
 	require.Equal(t, 8, f.seal(t), "one call stops after MaxBatches")
+	n, err := f.sealer.Backlog(context.Background())
+	require.NoError(t, err)
+	require.EqualValues(t, 2, n)
 	require.Equal(t, 2, f.seal(t), "the next call goes on")
+	n, err = f.sealer.Backlog(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, n)
 	rep := f.verify(t)
 	require.True(t, rep.OK(), "%v", rep.Problem)
 	require.EqualValues(t, 10, rep.Sealed)
@@ -187,7 +193,17 @@ func TestSealerWorksThroughABacklogInBatches(t *testing.T) {
 // still be sealed, after the entries that committed before it.
 func TestSealerDoesNotSkipALateCommit(t *testing.T) {
 	t.Parallel()
+	for _, batch := range []int{100, 2} {
+		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) {
+			t.Parallel()
+			testLateCommit(t, batch)
+		})
+	}
+}
+
+func testLateCommit(t *testing.T, batch int) {
 	f := setup(t)
+	f.sealer = NewSealer(f.db.App, SealerConfig{BatchSize: batch})
 	ctx := context.Background()
 	slow, err := f.db.App.Begin(ctx)
 	require.NoError(t, err)

@@ -87,13 +87,12 @@ func (q *Queries) AuditInsert(ctx context.Context, arg AuditInsertParams) error 
 const auditUnsealed = `-- name: AuditUnsealed :many
 SELECT e.id, e.occurred_at, e.org_id, e.actor_id, e.actor_role, e.action, e.resource, e.resource_id,
        e.ip, e.request_id, e.details, e.tx_id,
-       count(*) OVER ()::bigint AS backlog,
        pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon
 FROM platform.audit_log e
-WHERE e.tx_id >= $1::bigint
+WHERE (e.tx_id, e.id) >= ($1::bigint, $2::uuid)
   AND NOT EXISTS (SELECT 1 FROM platform.audit_chain c WHERE c.entry_id = e.id)
-ORDER BY e.id
-LIMIT $2::int
+ORDER BY e.tx_id, e.id
+LIMIT $3::int
 `
 
 type AuditUnsealedRow struct {
@@ -109,16 +108,16 @@ type AuditUnsealedRow struct {
 	RequestID  string
 	Details    json.RawMessage
 	TxID       int64
-	Backlog    int64
 	Horizon    int64
 }
 
-// The committed entries not yet in the chain, oldest first, with the
-// snapshot horizon of this very statement: every transaction with an id
-// below it has ended, so no entry with tx_id < horizon can still appear.
-// backlog counts every unsealed entry, not only this batch.
-func (q *Queries) AuditUnsealed(ctx context.Context, watermark int64, maxRows int32) ([]AuditUnsealedRow, error) {
-	rows, err := q.db.Query(ctx, auditUnsealed, watermark, maxRows)
+// The committed entries not yet in the chain, in (tx_id, id) order from
+// (from_tx, from_id) on, with the snapshot horizon of this very statement:
+// every transaction with an id below it has ended, so no entry with tx_id
+// below it can still appear. The (tx_id, id) index lets a batch stop after
+// max_rows without looking at the rest of a backlog.
+func (q *Queries) AuditUnsealed(ctx context.Context, fromTx int64, fromID uuid.UUID, maxRows int32) ([]AuditUnsealedRow, error) {
+	rows, err := q.db.Query(ctx, auditUnsealed, fromTx, fromID, maxRows)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +138,6 @@ func (q *Queries) AuditUnsealed(ctx context.Context, watermark int64, maxRows in
 			&i.RequestID,
 			&i.Details,
 			&i.TxID,
-			&i.Backlog,
 			&i.Horizon,
 		); err != nil {
 			return nil, err
