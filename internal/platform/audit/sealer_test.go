@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pvara-gov/pvara/internal/platform/postgres"
@@ -84,6 +85,24 @@ func (f *fixture) entryAt(t testing.TB, seq int64) uuid.UUID {
 	var id uuid.UUID
 	require.NoError(t, f.db.Owner.QueryRow(context.Background(), "SELECT entry_id FROM platform.audit_chain WHERE seq = $1", seq).Scan(&id))
 	return id
+}
+
+// gauge reads a metric without labels from reg (gauge or counter).
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			m := mf.GetMetric()[0]
+			if m.GetGauge() != nil {
+				return m.GetGauge().GetValue()
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }
 
 func TestRecordNeedsAnAction(t *testing.T) {
@@ -173,9 +192,12 @@ func TestSealerLinksEntriesIntoOneChain(t *testing.T) {
 func TestSealerWorksThroughABacklogInBatches(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	f.sealer = NewSealer(f.db.App, SealerConfig{BatchSize: 4, MaxBatches: 2})
+	reg := prometheus.NewRegistry()
+	f.sealer = NewSealer(f.db.App, SealerConfig{BatchSize: 4, MaxBatches: 2, Registerer: reg})
 	f.write(t, 10, Entry{Action: "test.batch", ResourceID: "r"})
 	require.Equal(t, 8, f.seal(t), "one call stops after MaxBatches")
+	require.Equal(t, 2.0, gauge(t, reg, "pvara_audit_unsealed_entries"), "the backlog left")
+	require.Equal(t, 8.0, gauge(t, reg, "pvara_audit_chain_head_seq"))
 	n, err := f.sealer.Backlog(context.Background())
 	require.NoError(t, err)
 	require.EqualValues(t, 2, n)
@@ -183,6 +205,10 @@ func TestSealerWorksThroughABacklogInBatches(t *testing.T) {
 	n, err = f.sealer.Backlog(context.Background())
 	require.NoError(t, err)
 	require.Zero(t, n)
+	require.Equal(t, 0.0, gauge(t, reg, "pvara_audit_unsealed_entries"))
+	require.Equal(t, 10.0, gauge(t, reg, "pvara_audit_chain_head_seq"))
+	require.Equal(t, 10.0, gauge(t, reg, "pvara_audit_sealed_total"))
+	require.Positive(t, gauge(t, reg, "pvara_audit_last_seal_timestamp_seconds"))
 	rep := f.verify(t)
 	require.True(t, rep.OK(), "%v", rep.Problem)
 	require.EqualValues(t, 10, rep.Sealed)
