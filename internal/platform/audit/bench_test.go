@@ -33,7 +33,9 @@ type benchEnv struct {
 	pool *pgxpool.Pool
 }
 
-func newBenchEnv(b *testing.B) *benchEnv {
+// newBenchEnv makes a database and a pool of conns connections (the
+// writers plus the sealer: the host's connection slots are shared).
+func newBenchEnv(b *testing.B, conns int32) *benchEnv {
 	b.Helper()
 	d := testenv.NewDB(b)
 	d.Exec(b, `CREATE TABLE public.bench_items (id uuid PRIMARY KEY, n int NOT NULL, payload text NOT NULL)`)
@@ -41,7 +43,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	d.Exec(b, `INSERT INTO public.bench_head VALUES (1, 0, '\x00')`)
 	d.Exec(b, `GRANT SELECT, INSERT ON public.bench_items TO pvara_app; GRANT SELECT, UPDATE ON public.bench_head TO pvara_app; GRANT USAGE ON SCHEMA public TO pvara_app`)
 	cfg := d.AppConfig()
-	cfg.MaxConns = 40
+	cfg.MaxConns = conns
 	pool, err := postgres.Open(context.Background(), cfg, nil)
 	require.NoError(b, err)
 	b.Cleanup(pool.Close)
@@ -77,7 +79,7 @@ func BenchmarkWrite(b *testing.B) {
 	for _, mode := range []string{"plain", "audit", "chainhead"} {
 		for _, writers := range []int{1, 8, 32} {
 			b.Run(fmt.Sprintf("%s/writers=%d", mode, writers), func(b *testing.B) {
-				env := newBenchEnv(b)
+				env := newBenchEnv(b, int32(writers)+2)
 				ctx, cancel := context.WithCancel(context.Background())
 				var wg sync.WaitGroup
 				if mode != "plain" {
@@ -123,7 +125,7 @@ func BenchmarkWrite(b *testing.B) {
 // BenchmarkRecordTx is the cost RecordTx adds inside an open transaction
 // (the INSERT and the PII guard), without the commit.
 func BenchmarkRecordTx(b *testing.B) {
-	env := newBenchEnv(b)
+	env := newBenchEnv(b, 2)
 	ctx := context.Background()
 	tx, err := env.pool.Begin(ctx)
 	require.NoError(b, err)
@@ -156,7 +158,7 @@ func BenchmarkSanitise(b *testing.B) {
 func BenchmarkSeal(b *testing.B) {
 	for _, backlog := range []int{5000, 50000} {
 		b.Run(fmt.Sprintf("backlog=%d", backlog), func(b *testing.B) {
-			env := newBenchEnv(b)
+			env := newBenchEnv(b, 2)
 			ctx := context.Background()
 			s := NewSealer(env.db.App, SealerConfig{MaxBatches: 1000})
 			var sealed int
@@ -178,7 +180,7 @@ func BenchmarkSeal(b *testing.B) {
 // BenchmarkVerify is the verifier's throughput: each op walks a sealed
 // chain of 20,000 entries.
 func BenchmarkVerify(b *testing.B) {
-	env := newBenchEnv(b)
+	env := newBenchEnv(b, 2)
 	ctx := context.Background()
 	const entries = 20000
 	insertEntries(b, env, entries)
