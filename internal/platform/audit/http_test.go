@@ -342,3 +342,27 @@ func TestPermissionDeniedIsAudited(t *testing.T) {
 	require.True(t, rep.OK(), "%v", rep.Problem)
 	require.EqualValues(t, 2, rep.Sealed)
 }
+
+func TestAuditOperationIsInTheOpenAPIDocument(t *testing.T) {
+	t.Parallel()
+	f := setupHTTP(t)
+	res, body := f.get(t, "", "/v1/openapi.json", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			OperationID string `json:"operationId"`
+			Parameters  []struct {
+				Name string `json:"name"`
+			} `json:"parameters"`
+		} `json:"paths"`
+	}
+	require.NoError(t, json.Unmarshal(body, &doc))
+	op, ok := doc.Paths["/v1/audit"]["get"]
+	require.True(t, ok, "GET /v1/audit is documented")
+	require.Equal(t, "listAuditEntries", op.OperationID)
+	var names []string
+	for _, p := range op.Parameters {
+		names = append(names, p.Name)
+	}
+	require.Subset(t, names, []string{"actor_id", "resource", "action", "after", "before", "limit", "cursor"})
+}
