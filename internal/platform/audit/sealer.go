@@ -322,7 +322,7 @@ func (s *Sealer) observe(rows []db.AuditUnsealedRow, headSeq int64, headHash []b
 	s.m.head.Set(float64(headSeq))
 	oldest := 0.0
 	for i := range rows {
-		d := now.Sub(uuidTime(rows[i].ID)).Seconds()
+		d := max(0, now.Sub(createdAt(&rows[i])).Seconds())
 		s.m.sealDelay.Observe(d)
 		oldest = max(oldest, d)
 	}
@@ -334,9 +334,14 @@ func (s *Sealer) observe(rows []db.AuditUnsealedRow, headSeq int64, headHash []b
 	}
 }
 
-// uuidTime is the creation time carried by a UUIDv7 (its first 48 bits, in
-// Unix milliseconds).
-func uuidTime(id uuid.UUID) time.Time {
+// createdAt is when an entry was written: the time in its UUIDv7 id (the
+// first 48 bits, Unix milliseconds), which unlike occurred_at a caller
+// cannot backdate; occurred_at for an id of another version.
+func createdAt(r *db.AuditUnsealedRow) time.Time {
+	if r.ID.Version() != 7 {
+		return r.OccurredAt
+	}
+	id := r.ID
 	ms := int64(id[0])<<40 | int64(id[1])<<32 | int64(id[2])<<24 | int64(id[3])<<16 | int64(id[4])<<8 | int64(id[5])
 	return time.UnixMilli(ms)
 }

@@ -352,3 +352,28 @@ func TestTwoSealersCannotFork(t *testing.T) {
 	defer txC.Rollback(ctx) //nolint:errcheck
 	require.ErrorContains(t, insert(txC, b, seq+3, hash), "has no predecessor")
 }
+
+// TestSealDelayMetric: the delay is measured from the entry's creation (the
+// UUIDv7 time; occurred_at for ids of other versions), never negative.
+func TestSealDelayMetric(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	reg := prometheus.NewRegistry()
+	f.sealer = NewSealer(f.db.App, SealerConfig{Registerer: reg})
+	f.write(t, 2, Entry{Action: "test.v7", ResourceID: "r", OccurredAt: time.Now().Add(-time.Hour)}) // backdated occurred_at
+	f.db.Exec(t, "INSERT INTO platform.audit_log (id, occurred_at, action) VALUES (gen_random_uuid(), now() - interval '2 seconds', 'test.v4')")
+	require.Equal(t, 3, f.seal(t))
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == "pvara_audit_seal_delay_seconds" {
+			h := mf.GetMetric()[0].GetHistogram()
+			require.EqualValues(t, 3, h.GetSampleCount())
+			require.GreaterOrEqual(t, h.GetSampleSum(), 2.0, "the v4 entry waited 2s by its occurred_at")
+			require.Less(t, h.GetSampleSum(), 60.0, "v7 entries are timed by their id, not their backdated occurred_at")
+		}
+	}
+	lag := gauge(t, reg, "pvara_audit_seal_lag_seconds")
+	require.GreaterOrEqual(t, lag, 2.0)
+	require.Less(t, lag, 60.0)
+}
