@@ -59,9 +59,12 @@ func openApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (a *ap
 		clock:  time.Now,
 		roles:  map[string]roleFunc{},
 	}
+	// Close what was opened when a later step fails; `return nil, err`
+	// clears a, so keep the app in its own variable.
+	built := a
 	defer func() {
 		if err != nil {
-			a.Close()
+			built.Close()
 		}
 	}()
 	a.db, err = postgres.Open(ctx, postgres.Config{
@@ -97,7 +100,8 @@ func openApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (a *ap
 	} else {
 		return nil, &config.Error{Key: "redis.url", Expect: "a redis:// URL (only `pvara dev` may run without Redis)"}
 	}
-	a.closers = append(a.closers, func() { _ = a.redis.Close() })
+	rc := a.redis
+	a.closers = append(a.closers, func() { _ = rc.Close() })
 	a.ready.Add("redis", a.redis.Check)
 
 	if err := a.wirePlatform(); err != nil {

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"sync"
 
 	"github.com/pvara-gov/pvara/internal/platform/audit"
-	"github.com/pvara-gov/pvara/internal/platform/httpx"
 	"github.com/pvara-gov/pvara/internal/platform/maintenance"
 )
 
@@ -42,35 +40,12 @@ func (a *app) wireAudit(_ context.Context) error {
 		},
 	})
 
-	cursors, random, err := a.newCursors()
+	cursors, err := a.cursors()
 	if err != nil {
 		return err
 	}
 	api := audit.NewAPI(a.db, cursors)
-	a.routes = append(a.routes, func(r *httpx.Router) {
-		if random && !a.cfg.Dev {
-			// Said only where the API is served, not by workers.
-			a.logger.Warn("http.cursor_secret is not set: list cursors are keyed per process and fail on other replicas; set PVARA_HTTP_CURSOR_SECRET")
-		}
-		api.Register(r)
-	})
+	a.routes = append(a.routes, api.Register)
 	a.middlewares = append(a.middlewares, audit.DenialMiddleware(a.db, a.logger))
 	return nil
-}
-
-// newCursors returns the list-cursor codec keyed by http.cursor_secret, or
-// by a random per-process key when none is configured (random = true:
-// cursors then do not survive a restart or cross replicas, acceptable for
-// one process only).
-func (a *app) newCursors() (c *httpx.Cursors, random bool, err error) {
-	secret := []byte(a.cfg.HTTP.CursorSecret.Reveal())
-	if len(secret) == 0 {
-		random = true
-		secret = make([]byte, 32)
-		if _, err := rand.Read(secret); err != nil {
-			return nil, false, err
-		}
-	}
-	c, err = httpx.NewCursors(secret)
-	return c, random, err
 }

@@ -28,6 +28,9 @@ func TestAuditAndRateLimitWiring(t *testing.T) {
 	cfg.RateLimit.Requests = 2
 	require.NoError(t, cfg.Validate())
 	ctx := context.Background()
+	_, err := openApp(ctx, cfg, logx.Discard())
+	require.True(t, config.IsError(err), "outside pvara dev the cursor secret is required: %v", err)
+	cfg.HTTP.CursorSecret = "a-test-cursor-secret-of-some-length"
 	a, err := openApp(ctx, cfg, logx.Discard())
 	require.NoError(t, err)
 	t.Cleanup(a.Close)

@@ -72,9 +72,9 @@ type HTTP struct {
 	// PublicURL is the externally visible base URL, used as the JWT issuer
 	// and in links.
 	PublicURL string `mapstructure:"public_url"`
-	// CursorSecret keys the HMAC of list cursors (at least 16 bytes). Every
-	// replica must share it, or a cursor from one is refused by another;
-	// when empty, each process makes a random one (fine for one process).
+	// CursorSecret keys the HMAC of list cursors (at least 16 bytes); every
+	// replica must share it. Required outside `pvara dev`, which generates
+	// its own.
 	CursorSecret Secret `mapstructure:"cursor_secret"`
 }
 
@@ -292,7 +292,7 @@ func (c *Config) Validate() error {
 		{validAddr(c.DevEnv.KafkaAddr), "dev.kafka_addr", "a listen address host:port"},
 		{c.Shutdown.Delay >= 0 && c.Shutdown.Delay <= 5*time.Minute, "shutdown.delay", "a duration between 0s and 5m"},
 		{c.Shutdown.Grace > 0 && c.Shutdown.Grace <= 10*time.Minute, "shutdown.grace", "a duration between 1s and 10m"},
-		{c.HTTP.CursorSecret == "" || len(c.HTTP.CursorSecret) >= 16, "http.cursor_secret", "at least 16 characters (or empty for a random one per process)"},
+		{c.HTTP.CursorSecret == "" || len(c.HTTP.CursorSecret) >= 16, "http.cursor_secret", "a secret of at least 16 characters"},
 		{c.Audit.SealInterval >= 10*time.Millisecond && c.Audit.SealInterval <= time.Minute, "audit.seal_interval", "a duration between 10ms and 1m"},
 		{c.Audit.SealBatch >= 1 && c.Audit.SealBatch <= 100000, "audit.seal_batch", "a number between 1 and 100000"},
 		{c.RateLimit.Requests >= 1 && c.RateLimit.Requests <= 10_000_000, "ratelimit.requests", "a number of requests between 1 and 10000000"},
