@@ -170,14 +170,20 @@ type Audit struct {
 // per Window for each user (each client IP for anonymous calls), shared by
 // every replica through Redis.
 type RateLimit struct {
-	Enabled  bool          `mapstructure:"enabled"`
-	Requests int           `mapstructure:"requests"`
-	Window   time.Duration `mapstructure:"window"`
-	// AuthPaths (login, registration, token endpoints) have their own
-	// bucket, AuthRequests per AuthWindow, and always fail closed.
-	AuthPaths    []string      `mapstructure:"auth_paths"`
-	AuthRequests int           `mapstructure:"auth_requests"`
-	AuthWindow   time.Duration `mapstructure:"auth_window"`
+	// Enabled turns the limiter on (false: no limit, a warning at start).
+	Enabled bool `mapstructure:"enabled"`
+	// Requests per Window for each caller (user, API client, or client IP).
+	Requests int `mapstructure:"requests"`
+	// Window is the period Requests apply to, in whole seconds.
+	Window time.Duration `mapstructure:"window"`
+	// AuthPaths are request paths (login, registration, token endpoints)
+	// with their own bucket, AuthRequests per AuthWindow, that always fail
+	// closed.
+	AuthPaths []string `mapstructure:"auth_paths"`
+	// AuthRequests per AuthWindow for each caller on AuthPaths.
+	AuthRequests int `mapstructure:"auth_requests"`
+	// AuthWindow is the period AuthRequests apply to, in whole seconds.
+	AuthWindow time.Duration `mapstructure:"auth_window"`
 	// FailOpen lets the rest of the API through, unlimited, while Redis
 	// cannot be asked (with a warning and a metric); false refuses with 503.
 	FailOpen bool `mapstructure:"fail_open"`
