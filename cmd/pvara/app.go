@@ -130,6 +130,13 @@ func openApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (a *ap
 	if err := a.wireAuth(ctx); err != nil {
 		return nil, err
 	}
+	// After the authentication middleware: both read the principal.
+	if err := a.wireRateLimit(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.wireAudit(ctx); err != nil {
+		return nil, err
+	}
 	if err := a.wireJobs(ctx); err != nil {
 		return nil, err
 	}

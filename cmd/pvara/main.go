@@ -110,6 +110,7 @@ optional config file (--config or PVARA_CONFIG), then defaults. Exit codes:
 		newDevCmd(),
 		newVersionCmd(),
 		newAdminCmd(),
+		newAuditCmd(),
 	)
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err: err} })

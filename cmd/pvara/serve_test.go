@@ -36,7 +36,11 @@ func startServe(t *testing.T, extraEnv ...string) (proc *procHandle, api, admin 
 	env := append([]string{
 		"PVARA_DATABASE_URL=" + d.URL,
 		"PVARA_REDIS_URL=" + testenv.RedisURL(),
-		"PVARA_REDIS_PREFIX=pvara-test-serve:",
+		// A private prefix: the rate limiter's per-IP bucket (127.0.0.1) must
+		// not carry over between runs.
+		"PVARA_REDIS_PREFIX=pvara-test-serve-" + d.Name + ":",
+		// The request stream comes from one IP: lift the per-IP limit.
+		"PVARA_RATELIMIT_REQUESTS=1000000",
 		"PVARA_HTTP_ADDR=127.0.0.1:0",
 		"PVARA_ADMIN_ADDR=127.0.0.1:0",
 		"PVARA_LOG_FORMAT=json",

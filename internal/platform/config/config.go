@@ -57,6 +57,8 @@ type Config struct {
 	Auth       Auth       `mapstructure:"auth"`
 	Crypto     Crypto     `mapstructure:"crypto"`
 	Jobs       Jobs       `mapstructure:"jobs"`
+	Audit      Audit      `mapstructure:"audit"`
+	RateLimit  RateLimit  `mapstructure:"ratelimit"`
 }
 
 // Jobs configures the jobs module.
@@ -245,6 +247,39 @@ type Crypto struct {
 	BlindIndexKey Secret `mapstructure:"blind_index_key"`
 }
 
+// Audit configures the audit log's sealer (run by the maintenance role).
+type Audit struct {
+	// SealInterval is how often new entries are linked into the hash chain.
+	SealInterval time.Duration `mapstructure:"seal_interval"`
+	// SealBatch is the most entries linked per transaction.
+	SealBatch int `mapstructure:"seal_batch"`
+}
+
+// RateLimit configures the per-caller request limit of the API: Requests
+// per Window for each user (each client IP for anonymous calls), shared by
+// every replica through Redis.
+type RateLimit struct {
+	// Enabled turns the limiter on (false: no limit, a warning at start).
+	Enabled bool `mapstructure:"enabled"`
+	// Requests per Window for each caller (user, API client, or client IP).
+	Requests int `mapstructure:"requests"`
+	// Window is the period Requests apply to, in whole seconds.
+	Window time.Duration `mapstructure:"window"`
+	// AuthPaths are request paths (login, registration, token endpoints)
+	// with their own bucket, AuthRequests per AuthWindow, that always fail
+	// closed.
+	AuthPaths []string `mapstructure:"auth_paths"`
+	// AuthRequests per AuthWindow for each caller on AuthPaths.
+	AuthRequests int `mapstructure:"auth_requests"`
+	// AuthWindow is the period AuthRequests apply to, in whole seconds.
+	AuthWindow time.Duration `mapstructure:"auth_window"`
+	// FailOpen lets the rest of the API through, unlimited, while Redis
+	// cannot be asked (with a warning and a metric); false refuses with 503.
+	FailOpen bool `mapstructure:"fail_open"`
+	// Timeout bounds the Redis call of one request.
+	Timeout time.Duration `mapstructure:"timeout"`
+}
+
 // Defaults returns the default configuration.
 func Defaults() Config {
 	return Config{
@@ -298,7 +333,18 @@ func Defaults() Config {
 			RegisterIPLimit:        100,
 			RegisterIPWindow:       time.Hour,
 		},
-		Jobs: Jobs{CacheTTL: 5 * time.Minute, LocalCacheTTL: 500 * time.Millisecond, CloseEvery: time.Minute},
+		Jobs:  Jobs{CacheTTL: 5 * time.Minute, LocalCacheTTL: 500 * time.Millisecond, CloseEvery: time.Minute},
+		Audit: Audit{SealInterval: 250 * time.Millisecond, SealBatch: 1000},
+		RateLimit: RateLimit{
+			Enabled:      true,
+			Requests:     1000,
+			Window:       time.Minute,
+			AuthPaths:    []string{"/v1/auth/login", "/v1/auth/register", "/v1/auth/refresh", "/oauth2/token"},
+			AuthRequests: 300,
+			AuthWindow:   time.Minute,
+			FailOpen:     true,
+			Timeout:      100 * time.Millisecond,
+		},
 	}
 }
 
@@ -389,6 +435,14 @@ func (c *Config) Validate() error {
 		{c.Jobs.CacheTTL >= 0 && c.Jobs.CacheTTL <= time.Hour, "jobs.cache_ttl", "a duration between 0s (off) and 1h"},
 		{c.Jobs.LocalCacheTTL >= 0 && c.Jobs.LocalCacheTTL <= time.Second, "jobs.local_cache_ttl", "a duration between 0s (off) and 1s"},
 		{c.Jobs.CloseEvery >= time.Second && c.Jobs.CloseEvery <= time.Hour, "jobs.close_every", "a duration between 1s and 1h"},
+		{c.Audit.SealInterval >= 10*time.Millisecond && c.Audit.SealInterval <= time.Minute, "audit.seal_interval", "a duration between 10ms and 1m"},
+		{c.Audit.SealBatch >= 1 && c.Audit.SealBatch <= 100000, "audit.seal_batch", "a number between 1 and 100000"},
+		{c.RateLimit.Requests >= 1 && c.RateLimit.Requests <= 10_000_000, "ratelimit.requests", "a number of requests between 1 and 10000000"},
+		{validWindow(c.RateLimit.Window, c.RateLimit.Requests), "ratelimit.window", "whole seconds between 1s and 24h, e.g. 1m"},
+		{c.RateLimit.AuthRequests >= 1 && c.RateLimit.AuthRequests <= 10_000_000, "ratelimit.auth_requests", "a number of requests between 1 and 10000000"},
+		{validWindow(c.RateLimit.AuthWindow, c.RateLimit.AuthRequests), "ratelimit.auth_window", "whole seconds between 1s and 24h, e.g. 1m"},
+		{validPaths(c.RateLimit.AuthPaths), "ratelimit.auth_paths", "a comma-separated list of request paths starting with /"},
+		{c.RateLimit.Timeout >= time.Millisecond && c.RateLimit.Timeout <= 5*time.Second, "ratelimit.timeout", "a duration between 1ms and 5s"},
 	}
 	for _, ch := range checks {
 		if !ch.ok {
@@ -476,6 +530,22 @@ func validCIDRs(items []string) bool {
 func validBrokers(items []string) bool {
 	for _, b := range items {
 		if _, _, err := net.SplitHostPort(b); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// validWindow: whole seconds (the headers count in seconds), at most a
+// day, and at least a microsecond per request.
+func validWindow(w time.Duration, requests int) bool {
+	return w >= time.Second && w <= 24*time.Hour && w%time.Second == 0 &&
+		requests >= 1 && w/time.Duration(requests) >= time.Microsecond
+}
+
+func validPaths(paths []string) bool {
+	for _, p := range paths {
+		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, " ?#") {
 			return false
 		}
 	}

@@ -31,6 +31,10 @@ func Open(ctx context.Context, url, prefix string) (*Client, error) {
 	opt.ReadTimeout = time.Second
 	opt.WriteTimeout = time.Second
 	opt.PoolTimeout = 2 * time.Second
+	// Let a caller's context deadline bound the socket reads and writes
+	// too (go-redis applies only ReadTimeout otherwise): the rate limiter
+	// gives each request's Redis call a budget of milliseconds, not 1s.
+	opt.ContextTimeoutEnabled = true
 	c := redis.NewClient(opt)
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()

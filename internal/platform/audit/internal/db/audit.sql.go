@@ -13,6 +13,41 @@ import (
 	"github.com/google/uuid"
 )
 
+const auditCountPending = `-- name: AuditCountPending :one
+SELECT count(*)::bigint FROM platform.audit_log e
+WHERE e.tx_id >= $1::bigint
+  AND NOT EXISTS (SELECT 1 FROM platform.audit_chain c WHERE c.entry_id = e.id)
+`
+
+func (q *Queries) AuditCountPending(ctx context.Context, watermark int64) (int64, error) {
+	row := q.db.QueryRow(ctx, auditCountPending, watermark)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
+const auditFirstUnchained = `-- name: AuditFirstUnchained :one
+SELECT e.id, e.tx_id FROM platform.audit_log e
+WHERE e.tx_id < $1::bigint
+  AND NOT EXISTS (SELECT 1 FROM platform.audit_chain c WHERE c.entry_id = e.id)
+ORDER BY e.id
+LIMIT 1
+`
+
+type AuditFirstUnchainedRow struct {
+	ID   uuid.UUID
+	TxID int64
+}
+
+// An entry below the sealed horizon that no link names was put in the log
+// behind the sealer's back.
+func (q *Queries) AuditFirstUnchained(ctx context.Context, watermark int64) (AuditFirstUnchainedRow, error) {
+	row := q.db.QueryRow(ctx, auditFirstUnchained, watermark)
+	var i AuditFirstUnchainedRow
+	err := row.Scan(&i.ID, &i.TxID)
+	return i, err
+}
+
 const auditInsert = `-- name: AuditInsert :exec
 INSERT INTO platform.audit_log (id, occurred_at, org_id, actor_id, actor_role, action, resource, resource_id, ip, request_id, details)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -47,4 +82,238 @@ func (q *Queries) AuditInsert(ctx context.Context, arg AuditInsertParams) error 
 		arg.Details,
 	)
 	return err
+}
+
+const auditUnsealed = `-- name: AuditUnsealed :many
+SELECT e.id, e.occurred_at, e.org_id, e.actor_id, e.actor_role, e.action, e.resource, e.resource_id,
+       e.ip, e.request_id, e.details, e.tx_id,
+       pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon
+FROM platform.audit_log e
+WHERE (e.tx_id, e.id) >= ($1::bigint, $2::uuid)
+  AND NOT EXISTS (SELECT 1 FROM platform.audit_chain c WHERE c.entry_id = e.id)
+ORDER BY e.tx_id, e.id
+LIMIT $3::int
+`
+
+type AuditUnsealedRow struct {
+	ID         uuid.UUID
+	OccurredAt time.Time
+	OrgID      *uuid.UUID
+	ActorID    *uuid.UUID
+	ActorRole  string
+	Action     string
+	Resource   string
+	ResourceID string
+	Ip         string
+	RequestID  string
+	Details    json.RawMessage
+	TxID       int64
+	Horizon    int64
+}
+
+// The committed entries not yet in the chain, in (tx_id, id) order from
+// (from_tx, from_id) on, with the snapshot horizon of this very statement:
+// every transaction with an id below it has ended, so no entry with tx_id
+// below it can still appear. The (tx_id, id) index lets a batch stop after
+// max_rows without looking at the rest of a backlog.
+func (q *Queries) AuditUnsealed(ctx context.Context, fromTx int64, fromID uuid.UUID, maxRows int32) ([]AuditUnsealedRow, error) {
+	rows, err := q.db.Query(ctx, auditUnsealed, fromTx, fromID, maxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AuditUnsealedRow{}
+	for rows.Next() {
+		var i AuditUnsealedRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.OccurredAt,
+			&i.OrgID,
+			&i.ActorID,
+			&i.ActorRole,
+			&i.Action,
+			&i.Resource,
+			&i.ResourceID,
+			&i.Ip,
+			&i.RequestID,
+			&i.Details,
+			&i.TxID,
+			&i.Horizon,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const chainByEntryHash = `-- name: ChainByEntryHash :one
+SELECT seq, entry_id FROM platform.audit_chain WHERE entry_hash = $1 ORDER BY seq LIMIT 1
+`
+
+type ChainByEntryHashRow struct {
+	Seq     int64
+	EntryID uuid.UUID
+}
+
+// Diagnosis only: which link sealed an entry with these contents.
+func (q *Queries) ChainByEntryHash(ctx context.Context, entryHash []byte) (ChainByEntryHashRow, error) {
+	row := q.db.QueryRow(ctx, chainByEntryHash, entryHash)
+	var i ChainByEntryHashRow
+	err := row.Scan(&i.Seq, &i.EntryID)
+	return i, err
+}
+
+const chainByHash = `-- name: ChainByHash :one
+SELECT seq, entry_id FROM platform.audit_chain WHERE hash = $1 ORDER BY seq LIMIT 1
+`
+
+type ChainByHashRow struct {
+	Seq     int64
+	EntryID uuid.UUID
+}
+
+// Diagnosis only (no index on hash: it runs once, after a failure).
+func (q *Queries) ChainByHash(ctx context.Context, hash []byte) (ChainByHashRow, error) {
+	row := q.db.QueryRow(ctx, chainByHash, hash)
+	var i ChainByHashRow
+	err := row.Scan(&i.Seq, &i.EntryID)
+	return i, err
+}
+
+const chainBySeq = `-- name: ChainBySeq :one
+SELECT seq, entry_id, hash FROM platform.audit_chain WHERE seq = $1
+`
+
+type ChainBySeqRow struct {
+	Seq     int64
+	EntryID uuid.UUID
+	Hash    []byte
+}
+
+func (q *Queries) ChainBySeq(ctx context.Context, seq int64) (ChainBySeqRow, error) {
+	row := q.db.QueryRow(ctx, chainBySeq, seq)
+	var i ChainBySeqRow
+	err := row.Scan(&i.Seq, &i.EntryID, &i.Hash)
+	return i, err
+}
+
+const chainHead = `-- name: ChainHead :one
+SELECT seq, hash, watermark, pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS next_xid
+FROM platform.audit_chain ORDER BY seq DESC LIMIT 1
+`
+
+type ChainHeadRow struct {
+	Seq       int64
+	Hash      []byte
+	Watermark int64
+	NextXid   int64
+}
+
+// next_xid (the next transaction id to be assigned) minus watermark is how
+// many transactions' entries a seal round scans: large means a long-running
+// transaction somewhere holds the horizon back.
+func (q *Queries) ChainHead(ctx context.Context) (ChainHeadRow, error) {
+	row := q.db.QueryRow(ctx, chainHead)
+	var i ChainHeadRow
+	err := row.Scan(
+		&i.Seq,
+		&i.Hash,
+		&i.Watermark,
+		&i.NextXid,
+	)
+	return i, err
+}
+
+type ChainInsertParams struct {
+	Seq       int64
+	EntryID   uuid.UUID
+	EntryHash []byte
+	PrevHash  []byte
+	Hash      []byte
+	Watermark int64
+}
+
+const chainPage = `-- name: ChainPage :many
+SELECT c.seq, c.entry_id, c.entry_hash, c.prev_hash, c.hash,
+       e.id AS e_id, e.occurred_at, e.org_id, e.actor_id, e.actor_role, e.action, e.resource, e.resource_id,
+       e.ip, e.request_id, e.details
+FROM platform.audit_chain c
+LEFT JOIN platform.audit_log e ON e.id = c.entry_id
+WHERE c.seq > $1::bigint
+ORDER BY c.seq
+LIMIT $2::int
+`
+
+type ChainPageRow struct {
+	Seq        int64
+	EntryID    uuid.UUID
+	EntryHash  []byte
+	PrevHash   []byte
+	Hash       []byte
+	EID        *uuid.UUID
+	OccurredAt *time.Time
+	OrgID      *uuid.UUID
+	ActorID    *uuid.UUID
+	ActorRole  *string
+	Action     *string
+	Resource   *string
+	ResourceID *string
+	Ip         *string
+	RequestID  *string
+	Details    json.RawMessage
+}
+
+// A page of the chain in seq order with the entry each link names (NULL
+// columns when the entry row is gone).
+func (q *Queries) ChainPage(ctx context.Context, afterSeq int64, maxRows int32) ([]ChainPageRow, error) {
+	rows, err := q.db.Query(ctx, chainPage, afterSeq, maxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ChainPageRow{}
+	for rows.Next() {
+		var i ChainPageRow
+		if err := rows.Scan(
+			&i.Seq,
+			&i.EntryID,
+			&i.EntryHash,
+			&i.PrevHash,
+			&i.Hash,
+			&i.EID,
+			&i.OccurredAt,
+			&i.OrgID,
+			&i.ActorID,
+			&i.ActorRole,
+			&i.Action,
+			&i.Resource,
+			&i.ResourceID,
+			&i.Ip,
+			&i.RequestID,
+			&i.Details,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const sealerTryLock = `-- name: SealerTryLock :one
+SELECT pg_try_advisory_xact_lock($1::bigint) AS locked
+`
+
+// One sealer at a time, cluster-wide, for the rest of the transaction.
+func (q *Queries) SealerTryLock(ctx context.Context, key int64) (bool, error) {
+	row := q.db.QueryRow(ctx, sealerTryLock, key)
+	var locked bool
+	err := row.Scan(&locked)
+	return locked, err
 }

@@ -103,8 +103,19 @@ type JobsJob struct {
 	SearchVector interface{}
 }
 
+type PlatformAuditChain struct {
+	Seq       int64
+	EntryID   uuid.UUID
+	EntryHash []byte
+	PrevHash  []byte
+	Hash      []byte
+	SealedAt  time.Time
+	Watermark int64
+}
+
 type PlatformAuditLog struct {
 	ID         uuid.UUID
+	TxID       int64
 	OccurredAt time.Time
 	OrgID      *uuid.UUID
 	ActorID    *uuid.UUID
