@@ -12,6 +12,62 @@ import (
 	"github.com/google/uuid"
 )
 
+const outboxClaim = `-- name: OutboxClaim :many
+WITH claimed AS (
+    SELECT l.lane FROM platform.outbox_lanes l
+    WHERE EXISTS (SELECT 1 FROM platform.outbox o WHERE o.lane = l.lane)
+    ORDER BY (l.lane + $2::int) % 64
+    LIMIT $3::int
+    FOR UPDATE SKIP LOCKED
+)
+DELETE FROM platform.outbox o
+USING (
+    SELECT c.lane, b.seq FROM claimed c
+    CROSS JOIN LATERAL (
+        SELECT i.seq FROM platform.outbox i WHERE i.lane = c.lane ORDER BY i.seq LIMIT $1::int
+    ) b
+) victim
+WHERE o.lane = victim.lane AND o.seq = victim.seq
+RETURNING o.lane, o.seq, o.id, o.topic, o.event_key, o.payload, o.headers, o.created_at
+`
+
+// OutboxClaim is the relay's claim, in one statement: lock up to max_lanes
+// lanes that have rows and that no other relay transaction holds (SKIP
+// LOCKED), starting at a rotating offset so concurrent claimers spread over
+// the lanes; then delete up to per_lane of the oldest rows of each claimed
+// lane and return them. The lane locks and the deletes are undone if the
+// transaction rolls back (produce failed, process died), so the rows come
+// back for the next claim. Rows of a claimed lane are read without SKIP
+// LOCKED on purpose: skipping one would reorder the lane.
+func (q *Queries) OutboxClaim(ctx context.Context, perLane int32, rotate int32, maxLanes int32) ([]PlatformOutbox, error) {
+	rows, err := q.db.Query(ctx, outboxClaim, perLane, rotate, maxLanes)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PlatformOutbox{}
+	for rows.Next() {
+		var i PlatformOutbox
+		if err := rows.Scan(
+			&i.Lane,
+			&i.Seq,
+			&i.ID,
+			&i.Topic,
+			&i.EventKey,
+			&i.Payload,
+			&i.Headers,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const outboxInsert = `-- name: OutboxInsert :exec
 INSERT INTO platform.outbox (id, topic, event_key, lane, payload, headers)
 VALUES ($1, $2, $3, $4, $5, $6)
@@ -36,4 +92,24 @@ func (q *Queries) OutboxInsert(ctx context.Context, arg OutboxInsertParams) erro
 		arg.Headers,
 	)
 	return err
+}
+
+const outboxStats = `-- name: OutboxStats :one
+SELECT count(*)::bigint AS backlog,
+       coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8 AS oldest_age_seconds
+FROM platform.outbox
+`
+
+type OutboxStatsRow struct {
+	Backlog          int64
+	OldestAgeSeconds float64
+}
+
+// OutboxStats measures the backlog; the age is computed by the database so
+// the relay's clock does not matter.
+func (q *Queries) OutboxStats(ctx context.Context) (OutboxStatsRow, error) {
+	row := q.db.QueryRow(ctx, outboxStats)
+	var i OutboxStatsRow
+	err := row.Scan(&i.Backlog, &i.OldestAgeSeconds)
+	return i, err
 }
