@@ -230,8 +230,8 @@ func Defaults() Config {
 			StatementTimeout: 30 * time.Second,
 			QueryExecMode:    "cache_statement",
 		},
-		Redis:      Redis{Prefix: "pvara:"},
-		Kafka:      Kafka{ClientID: "pvara", TopicPartitions: 6, ReplicationFactor: -1},
+		Redis: Redis{Prefix: "pvara:"},
+		Kafka: Kafka{ClientID: "pvara", TopicPartitions: 6, ReplicationFactor: -1},
 		Outbox: Outbox{
 			Workers:        4,
 			LanesPerClaim:  16,
