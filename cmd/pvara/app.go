@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pvara-gov/pvara/internal/platform/config"
+	"github.com/pvara-gov/pvara/internal/platform/consumer"
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
 	"github.com/pvara-gov/pvara/internal/platform/maintenance"
 	"github.com/pvara-gov/pvara/internal/platform/metrics"
@@ -38,6 +39,11 @@ type app struct {
 	maintenanceTasks []maintenance.Task
 	// roles are the worker roles, by name; modules add theirs.
 	roles map[string]roleFunc
+	// consumers are the event handlers of each event-driven worker role;
+	// modules add theirs with addConsumers (wire_events.go).
+	consumers map[string][]consumer.Handler
+	// consumerMetrics are shared by the consumer runners of every role.
+	consumerMetrics *consumer.Metrics
 	// routes register each module's HTTP operations.
 	routes []func(*httpx.Router)
 	// middlewares run on every API request after the built-in ones.
@@ -101,6 +107,9 @@ func openApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (a *ap
 	a.ready.Add("redis", a.redis.Check)
 
 	if err := a.wirePlatform(); err != nil {
+		return nil, err
+	}
+	if err := a.wireEvents(ctx); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -172,7 +181,7 @@ func (a *app) router() (*httpx.Router, error) {
 // them. Each module that adds a role adds its name here and its roleFunc in
 // its wiring; the names are known before connecting to anything, so a bad
 // --role is refused at once.
-var knownRoles = []string{"maintenance"}
+var knownRoles = []string{"maintenance", "outbox"}
 
 // selectRoles resolves --role values (comma-separated, or "all").
 func selectRoles(requested []string) ([]string, error) {

@@ -370,3 +370,72 @@ func TestPurgeProcessedKeepsRecentRecords(t *testing.T) {
 	require.NoError(t, d.Owner.QueryRow(ctx, `SELECT count(*) FROM platform.processed_events`).Scan(&left))
 	require.Equal(t, 15, left)
 }
+
+// After the cause is fixed, a DLQ replay re-sends dead letters to their
+// topic: the group that failed applies them, a group that had applied them
+// does not apply them again, and a second replay sends nothing new.
+func TestReplayDLQAppliesFixedEventsOnceAndRemembersProgress(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.db.Exec(t, `CREATE TABLE public.audit_effects (event_id uuid PRIMARY KEY)`)
+	f.db.Exec(t, `GRANT SELECT, INSERT ON public.audit_effects TO pvara_app`)
+	var broken atomic.Bool
+	broken.Store(true)
+	flaky := consumer.Handler{Group: "screening", Type: outbox.TypeTestPing, Handle: func(ctx context.Context, tx pgx.Tx, ev outbox.Envelope) error {
+		var p outbox.TestPing
+		_ = json.Unmarshal(ev.Data, &p)
+		if broken.Load() && p.Seq%2 == 0 {
+			return errAlways
+		}
+		return applyPing(ctx, tx, ev)
+	}}
+	steady := consumer.Handler{Group: "audit", Type: outbox.TypeTestPing, Handle: func(ctx context.Context, tx pgx.Tx, ev outbox.Envelope) error {
+		_, err := tx.Exec(ctx, `INSERT INTO public.audit_effects (event_id) VALUES ($1)`, ev.ID)
+		return err
+	}}
+	produceEnvelopes(t, f.cl, "k", 1, 6)
+	startRunner(t, f.db.App, f.addrs, fastConfig(), nil, flaky, steady)
+	readDLQ(t, f.addrs, 3)
+	waitFor(t, 10*time.Second, "the odd events", func() bool { return countEffects(t, f.db) == 3 })
+
+	broken.Store(false)
+	ctx := context.Background()
+	// A fresh client, as the CLI has: f.cl cached "no such topic" for the
+	// dead-letter topic when it created it (kadm caches metadata for 5s).
+	kopts := []kgo.Opt{kgo.SeedBrokers(f.addrs...)}
+	admin, err := kgo.NewClient(kopts...)
+	require.NoError(t, err)
+	defer admin.Close()
+	var seen []consumer.ReplayedRecord
+	n, err := consumer.ReplayDLQ(ctx, admin, kopts, consumer.ReplayOptions{Topic: outbox.DLQTopic(outbox.TypeTestPing), DryRun: true,
+		Report: func(r consumer.ReplayedRecord) { seen = append(seen, r) }})
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	require.Len(t, seen, 3)
+	require.Equal(t, "screening", seen[0].Group)
+	require.Equal(t, "3", seen[0].Attempts)
+	require.Equal(t, errAlways.Error(), seen[0].Error)
+	require.Equal(t, outbox.Topic(outbox.TypeTestPing), seen[0].Target)
+	time.Sleep(200 * time.Millisecond)
+	require.Equal(t, 3, countEffects(t, f.db), "a dry run sends nothing")
+
+	n, err = consumer.ReplayDLQ(ctx, admin, kopts, consumer.ReplayOptions{Topic: outbox.DLQTopic(outbox.TypeTestPing), Limit: 2})
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	n, err = consumer.ReplayDLQ(ctx, admin, kopts, consumer.ReplayOptions{Topic: outbox.DLQTopic(outbox.TypeTestPing)})
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "the second run continues after the first")
+	waitFor(t, 10*time.Second, "the replayed events", func() bool { return countEffects(t, f.db) == 6 })
+	n, err = consumer.ReplayDLQ(ctx, admin, kopts, consumer.ReplayOptions{Topic: outbox.DLQTopic(outbox.TypeTestPing)})
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing left to replay")
+
+	time.Sleep(300 * time.Millisecond)
+	require.Equal(t, 6, countEffects(t, f.db))
+	var audited int
+	require.NoError(t, f.db.Owner.QueryRow(ctx, `SELECT count(*) FROM public.audit_effects`).Scan(&audited))
+	require.Equal(t, 6, audited, "the group that had applied them skips the replayed copies")
+
+	_, err = consumer.ReplayDLQ(ctx, admin, kopts, consumer.ReplayOptions{Topic: outbox.Topic(outbox.TypeTestPing)})
+	require.Error(t, err, "only a dead-letter topic can be replayed")
+}

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -144,6 +145,9 @@ type Relay struct {
 	// batch was acknowledged and before its transaction commits; an error
 	// rolls the batch back.
 	afterProduce func(ctx context.Context, tx pgx.Tx) error
+	// onDelivered, when set (benchmarks only), is told the ids of a batch
+	// and when Kafka acknowledged it, once the batch committed.
+	onDelivered func(ids []uuid.UUID, acked time.Time)
 }
 
 // NewRelay returns a relay; see RelayConfig for the defaults.
@@ -328,7 +332,15 @@ func (r *Relay) RelayOnce(ctx context.Context) (n int, err error) {
 			_ = tx.Rollback(context.WithoutCancel(bctx))
 		}
 	}()
-	rows, err := db.New(tx).OutboxClaim(bctx, int32(r.cfg.BatchPerLane), rand.Int32N(Lanes), int32(r.cfg.LanesPerClaim))
+	// Named locals: sqlc's positional parameters follow their order in
+	// the SQL text, and TestRelayOnceClaimsOldestRowsOfLimitedLanes pins
+	// their meaning.
+	var (
+		rotate   = rand.Int32N(Lanes)
+		maxLanes = int32(r.cfg.LanesPerClaim)
+		perLane  = int32(r.cfg.BatchPerLane)
+	)
+	rows, err := db.New(tx).OutboxClaim(bctx, rotate, maxLanes, perLane)
 	if err != nil {
 		return 0, fmt.Errorf("outbox relay: claim: %w", err)
 	}
@@ -370,6 +382,13 @@ func (r *Relay) RelayOnce(ctx context.Context) (n int, err error) {
 		// produced again. Consumers drop the duplicates.
 		return 0, fmt.Errorf("outbox relay: commit after produce (the batch will be sent again): %w", err)
 	}
+	if r.onDelivered != nil {
+		ids := make([]uuid.UUID, len(rows))
+		for i, row := range rows {
+			ids[i] = row.ID
+		}
+		r.onDelivered(ids, acked)
+	}
 	r.metrics.batchRows.Observe(float64(len(rows)))
 	for _, row := range rows {
 		r.metrics.produced.WithLabelValues(row.Topic).Inc()
@@ -405,9 +424,9 @@ func (r *Relay) produce(recs []*kgo.Record) error {
 	}
 }
 
-func recordHeaders(raw json.RawMessage) []kgo.RecordHeader {
+func recordHeaders(raw string) []kgo.RecordHeader {
 	var m map[string]string
-	if len(raw) == 0 || json.Unmarshal(raw, &m) != nil || len(m) == 0 {
+	if raw == "" || json.Unmarshal([]byte(raw), &m) != nil || len(m) == 0 {
 		return nil
 	}
 	keys := make([]string, 0, len(m))

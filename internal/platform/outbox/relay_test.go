@@ -149,3 +149,71 @@ func TestRelayWaitsOutABrokerOutageAndDrains(t *testing.T) {
 		require.True(t, seen[id], "event %s lost across the outage", id)
 	}
 }
+
+// laneKeys returns n keys that fall in n different lanes.
+func laneKeys(n int) []string {
+	var keys []string
+	used := map[int16]bool{}
+	for i := 0; len(keys) < n; i++ {
+		k := "k" + strconv.Itoa(i)
+		if !used[outbox.Lane(k)] {
+			used[outbox.Lane(k)] = true
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// One batch takes at most BatchPerLane rows from each of at most
+// LanesPerClaim lanes, and they are the oldest rows of those lanes.
+func TestRelayOnceClaimsOldestRowsOfLimitedLanes(t *testing.T) {
+	t.Parallel()
+	d := testenv.NewDB(t)
+	k := testenv.NewKafka(t)
+	keys := laneKeys(3)
+	for _, key := range keys {
+		enqueueKeyed(t, d.App, []string{key}, 10)
+	}
+	cfg := fastRelay()
+	cfg.LanesPerClaim, cfg.BatchPerLane = 2, 4
+	r, err := outbox.NewRelay(cfg, outbox.RelayDeps{Pool: d.App, Kafka: []kgo.Opt{kgo.SeedBrokers(k.ListenAddrs()...)}})
+	require.NoError(t, err)
+	defer r.Close()
+	ctx := context.Background()
+
+	n, err := r.RelayOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 8, n, "2 lanes × 4 rows")
+	left := map[string][]int64{}
+	rows, err := d.Owner.Query(ctx, `SELECT event_key, (convert_from(payload, 'UTF8')::jsonb->'data'->>'seq')::bigint FROM platform.outbox ORDER BY seq`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var key string
+		var seq int64
+		require.NoError(t, rows.Scan(&key, &seq))
+		left[key] = append(left[key], seq)
+	}
+	require.NoError(t, rows.Err())
+	drained := 0
+	for _, key := range keys {
+		switch len(left[key]) {
+		case 6:
+			drained++
+			require.Equal(t, []int64{5, 6, 7, 8, 9, 10}, left[key], "the oldest rows of a lane go first")
+		case 10:
+		default:
+			t.Fatalf("key %s: %d rows left", key, len(left[key]))
+		}
+	}
+	require.Equal(t, 2, drained)
+
+	for range 10 {
+		if _, err := r.RelayOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	require.Zero(t, outboxBacklog(t, d.App))
+	recs := readAll(t, k.ListenAddrs(), "pvara.platform.test_ping", 30, 10*time.Second)
+	require.Len(t, recs, 30)
+	requireKeyOrder(t, recs)
+}
