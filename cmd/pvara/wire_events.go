@@ -113,6 +113,7 @@ func (a *app) runConsumers(ctx context.Context, role string) error {
 		RetryBackoffMax: c.RetryBackoffMax,
 		HandlerTimeout:  c.HandlerTimeout,
 		MaxPollRecords:  c.MaxPollRecords,
+		BatchSize:       c.BatchSize,
 		Topics:          kafka.SpecFrom(a.cfg.Kafka),
 	}, consumer.Deps{
 		Pool:     a.db,

@@ -12,3 +12,12 @@ WHERE (p.consumer_group, p.event_id) IN (
     WHERE d.processed_at < @before
     LIMIT @max_rows::int
 );
+
+-- ProcessedEventsInsert records a batch of events in one statement and
+-- returns the ids that were new to the group; the others were applied
+-- before (redeliveries). An id twice in the batch is returned once.
+-- name: ProcessedEventsInsert :many
+INSERT INTO platform.processed_events (consumer_group, event_id)
+SELECT @consumer_group::text, unnest(@event_ids::uuid[])
+ON CONFLICT DO NOTHING
+RETURNING event_id;

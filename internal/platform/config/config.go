@@ -174,6 +174,9 @@ type Consumer struct {
 	HandlerTimeout time.Duration `mapstructure:"handler_timeout"`
 	// MaxPollRecords bounds the records taken from Kafka per poll.
 	MaxPollRecords int `mapstructure:"max_poll_records"`
+	// BatchSize bounds the events of one partition applied in one database
+	// transaction (one commit, one fsync, per batch).
+	BatchSize int `mapstructure:"batch_size"`
 	// ProcessedRetention is how long processed-event records (the dedupe
 	// keys) are kept; it must stay well beyond the Kafka topics' retention,
 	// since a redelivery older than it would be applied again.
@@ -248,6 +251,7 @@ func Defaults() Config {
 			RetryBackoffMax: 2 * time.Second,
 			HandlerTimeout:  5 * time.Second,
 			MaxPollRecords:  1000,
+			BatchSize:       100,
 			// Kafka's default retention is 7 days; keep dedupe keys 30.
 			ProcessedRetention: 30 * 24 * time.Hour,
 		},
@@ -329,6 +333,7 @@ func (c *Config) Validate() error {
 		{c.Consumer.RetryBackoff > 0 && c.Consumer.RetryBackoff <= c.Consumer.RetryBackoffMax, "consumer.retry_backoff", "a positive duration not above consumer.retry_backoff_max"},
 		{c.Consumer.RetryBackoffMax > 0 && c.Consumer.RetryBackoffMax <= time.Minute, "consumer.retry_backoff_max", "a duration between 1ms and 1m"},
 		{c.Consumer.HandlerTimeout >= 100*time.Millisecond && c.Consumer.HandlerTimeout <= 5*time.Minute, "consumer.handler_timeout", "a duration between 100ms and 5m"},
+		{c.Consumer.BatchSize >= 1 && c.Consumer.BatchSize <= 10000, "consumer.batch_size", "a number between 1 and 10000"},
 		{c.Consumer.MaxPollRecords >= 1 && c.Consumer.MaxPollRecords <= 100000, "consumer.max_poll_records", "a number between 1 and 100000"},
 		{c.Consumer.ProcessedRetention >= 24*time.Hour, "consumer.processed_retention", "a duration of at least 24h, well beyond the Kafka topics' retention"},
 		{c.Partitions.MonthsAhead >= 1 && c.Partitions.MonthsAhead <= 24, "partitions.months_ahead", "a number of months between 1 and 24"},

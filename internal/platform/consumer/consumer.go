@@ -105,6 +105,9 @@ type Config struct {
 	HandlerTimeout time.Duration
 	// MaxPollRecords bounds the records taken per poll (1000).
 	MaxPollRecords int
+	// BatchSize bounds the events of one partition applied in one
+	// transaction (100); 1 gives a transaction per event.
+	BatchSize int
 	// Topics says how missing topics are created at start.
 	Topics kafka.TopicSpec
 }
@@ -124,6 +127,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxPollRecords == 0 {
 		c.MaxPollRecords = 1000
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 100
 	}
 	if c.Topics.Partitions == 0 {
 		c.Topics.Partitions = 6
@@ -354,21 +360,17 @@ func (g *group) process(ctx context.Context, fetches kgo.Fetches) {
 	rewind := map[string]map[int32]kgo.EpochOffset{}
 	for tp, p := range parts {
 		wg.Go(func() {
-			for _, rec := range p.recs {
-				if g.stopping(ctx) || !g.handle(ctx, rec) {
-					rewindMu.Lock()
-					if rewind[tp.topic] == nil {
-						rewind[tp.topic] = map[int32]kgo.EpochOffset{}
-					}
-					rewind[tp.topic][tp.partition] = kgo.EpochOffset{Epoch: rec.LeaderEpoch, Offset: rec.Offset}
-					rewindMu.Unlock()
-					return
-				}
-				g.mu.Lock()
-				g.pending[tp] = rec
-				g.mu.Unlock()
-				g.r.metrics.lag.WithLabelValues(g.name, tp.topic, strconv.Itoa(int(tp.partition))).Set(float64(max(0, p.hw-rec.Offset-1)))
+			next := g.runPartition(ctx, tp, p.recs, p.hw)
+			if next == len(p.recs) {
+				return
 			}
+			rec := p.recs[next]
+			rewindMu.Lock()
+			defer rewindMu.Unlock()
+			if rewind[tp.topic] == nil {
+				rewind[tp.topic] = map[int32]kgo.EpochOffset{}
+			}
+			rewind[tp.topic][tp.partition] = kgo.EpochOffset{Epoch: rec.LeaderEpoch, Offset: rec.Offset}
 		})
 	}
 	wg.Wait()
@@ -377,10 +379,152 @@ func (g *group) process(ctx context.Context, fetches kgo.Fetches) {
 	}
 }
 
-// handle applies one record, retrying and finally dead-lettering it. It
-// returns false when it stopped before the record was finished (shutdown or
-// rebalance); the record is then left for the next poll or the next owner.
-func (g *group) handle(ctx context.Context, rec *kgo.Record) bool {
+// runPartition handles one partition's records in order and returns the
+// index of the first record it did not finish (len(recs) when all are
+// done). Records go in batches: one transaction applies up to BatchSize
+// consecutive events, each with its processed-event record, so the commit
+// (an fsync) is paid once per batch rather than once per event. When an
+// event of a batch fails, the batch is rolled back, the events before it are
+// applied again as a batch, and the failing event goes alone through the
+// retry and dead-letter path; then batching resumes.
+func (g *group) runPartition(ctx context.Context, tp topicPartition, recs []*kgo.Record, hw int64) int {
+	failed, prior := -1, error(nil) // a record known to fail, and its error
+	size := g.r.cfg.BatchSize       // halved when a batch times out, regrown on success
+	for i := 0; i < len(recs); {
+		if g.stopping(ctx) {
+			return i
+		}
+		if i == failed {
+			if !g.handle(ctx, recs[i], prior) {
+				return i
+			}
+			g.done(tp, recs[i], hw)
+			i++
+			failed, prior = -1, nil
+			continue
+		}
+		end := min(i+size, len(recs))
+		if failed > i {
+			end = min(end, failed)
+		}
+		n, failedAt, err := g.applyBatch(ctx, recs[i:end])
+		switch {
+		case n > 0:
+			g.done(tp, recs[i+n-1], hw)
+			i += n
+			size = min(2*size, g.r.cfg.BatchSize)
+		case failedAt >= 0:
+			// The events before it are applied again as a batch of their
+			// own; the failing one then goes alone, its failure counting as
+			// its first attempt.
+			failed, prior = i+failedAt, err
+		default:
+			// The transaction failed as a whole: database trouble, or a
+			// batch too slow for the handler timeout (then smaller batches
+			// follow). Try the first event alone, with retries.
+			if errors.Is(err, context.DeadlineExceeded) {
+				size = max(1, size/2)
+			}
+			if !g.handle(ctx, recs[i], nil) {
+				return i
+			}
+			g.done(tp, recs[i], hw)
+			i++
+		}
+	}
+	return len(recs)
+}
+
+// done records that rec (and everything before it in its partition) was
+// handled: its offset may be committed.
+func (g *group) done(tp topicPartition, rec *kgo.Record, hw int64) {
+	g.mu.Lock()
+	g.pending[tp] = rec
+	g.mu.Unlock()
+	g.r.metrics.lag.WithLabelValues(g.name, tp.topic, strconv.Itoa(int(tp.partition))).Set(float64(max(0, hw-rec.Offset-1)))
+}
+
+// applyBatch applies recs in one transaction and returns how many it
+// committed (all of them, or none). On failure it returns failedAt, the
+// index of the event that failed (with its error), or -1 when the
+// transaction failed as a whole (begin, dedupe insert, commit, timeout).
+// The dedupe records of the whole batch are written by one statement,
+// which also tells which events are new; handlers run for those only.
+func (g *group) applyBatch(ctx context.Context, recs []*kgo.Record) (n, failedAt int, err error) {
+	evs := make([]outbox.Envelope, 0, len(recs))
+	hs := make([]Handler, 0, len(recs))
+	ids := make([]uuid.UUID, 0, len(recs))
+	for j, rec := range recs {
+		h, ok := g.handlers[rec.Topic]
+		if !ok {
+			return 0, -1, fmt.Errorf("no handler for topic %s", rec.Topic)
+		}
+		ev, derr := decode(rec, h.Type)
+		if derr != nil {
+			if j == 0 {
+				return 0, 0, Permanent(derr)
+			}
+			recs = recs[:j] // the bad record starts the next round
+			break
+		}
+		evs = append(evs, ev)
+		hs = append(hs, h)
+		ids = append(ids, ev.ID)
+	}
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.r.cfg.HandlerTimeout)
+	defer cancel()
+	failedAt = -1
+	applied := make([]bool, len(recs))
+	err = postgres.ScopedTx(bctx, g.r.pool, postgres.SystemScope(), func(tx pgx.Tx) error {
+		fresh, err := db.New(tx).ProcessedEventsInsert(bctx, g.name, ids)
+		if err != nil {
+			return fmt.Errorf("record processed events: %w", err)
+		}
+		isNew := make(map[uuid.UUID]bool, len(fresh))
+		for _, id := range fresh {
+			isNew[id] = true
+		}
+		for j, rec := range recs {
+			if !isNew[evs[j].ID] {
+				continue // a redelivery: already applied by this group
+			}
+			delete(isNew, evs[j].ID) // the same event twice in a batch: once
+			applied[j] = true
+			hctx := logx.WithRequestID(bctx, header(rec, outbox.HeaderRequestID))
+			hctx = logx.WithTraceParent(hctx, header(rec, outbox.HeaderTraceParent))
+			hstart := time.Now()
+			herr := safeHandle(hctx, hs[j], tx, evs[j])
+			g.r.metrics.duration.WithLabelValues(g.name, hs[j].Type).Observe(time.Since(hstart).Seconds())
+			if herr != nil {
+				failedAt = j
+				g.r.metrics.errors.WithLabelValues(g.name, hs[j].Type).Inc()
+				return herr
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if failedAt >= 0 {
+			g.logger.Debug("consumer: event failed in a batch", "type", hs[failedAt].Type, "event_id", evs[failedAt].ID, "error", err)
+		}
+		return 0, failedAt, err
+	}
+	for j := range recs {
+		result := "duplicate"
+		if applied[j] {
+			result = "applied"
+		}
+		g.r.metrics.events.WithLabelValues(g.name, hs[j].Type, result).Inc()
+	}
+	return len(recs), 0, nil
+}
+
+// handle applies one record alone, retrying with backoff and finally
+// dead-lettering it. prior is the error of an attempt already made (in a
+// batch), which counts as the first attempt. It returns false when it
+// stopped before the record was finished (shutdown or rebalance); the
+// record is then left for the next poll or the next owner.
+func (g *group) handle(ctx context.Context, rec *kgo.Record, prior error) bool {
 	h, ok := g.handlers[rec.Topic]
 	if !ok {
 		// Not subscribed: cannot happen; never block the partition on it.
@@ -388,25 +532,28 @@ func (g *group) handle(ctx context.Context, rec *kgo.Record) bool {
 	}
 	ev, err := decode(rec, h.Type)
 	attempts := 0
-	if err != nil {
+	switch {
+	case err != nil:
 		err = Permanent(err)
 		attempts = 1
 		g.r.metrics.errors.WithLabelValues(g.name, h.Type).Inc()
-	} else {
-		for attempts = 1; ; attempts++ {
-			err = g.apply(ctx, h, ev, rec)
-			if err == nil {
-				return true
-			}
-			g.r.metrics.errors.WithLabelValues(g.name, h.Type).Inc()
-			if IsPermanent(err) || attempts >= g.r.cfg.MaxAttempts {
-				break
-			}
+	case prior != nil:
+		err = prior
+		attempts = 1
+	}
+	for err == nil || (!IsPermanent(err) && attempts < g.r.cfg.MaxAttempts) {
+		if attempts > 0 {
 			g.logger.Warn("consumer: handler failed; will retry", "type", h.Type, "event_id", ev.ID, "attempt", attempts, "error", err)
 			if !g.pause(ctx, attempts) {
 				return false
 			}
 		}
+		attempts++
+		err = g.apply(ctx, h, ev, rec)
+		if err == nil {
+			return true
+		}
+		g.r.metrics.errors.WithLabelValues(g.name, h.Type).Inc()
 	}
 	g.logger.Error("consumer: giving up on an event; sending it to the dead-letter topic",
 		"type", h.Type, "topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset, "attempts", attempts, "error", err)

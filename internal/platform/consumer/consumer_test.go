@@ -439,3 +439,40 @@ func TestReplayDLQAppliesFixedEventsOnceAndRemembersProgress(t *testing.T) {
 	_, err = consumer.ReplayDLQ(ctx, admin, kopts, consumer.ReplayOptions{Topic: outbox.Topic(outbox.TypeTestPing)})
 	require.Error(t, err, "only a dead-letter topic can be replayed")
 }
+
+// A handler that fails once for an event in the middle of a batch: the
+// batch is rolled back, the events before it are applied again (once), the
+// failing event is retried alone and applied, and nothing reaches the DLQ.
+func TestTransientFailureInABatchIsRetriedAndEverythingAppliedOnce(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	reg := prometheus.NewRegistry()
+	m := consumer.NewMetrics(reg)
+	var failedOnce atomic.Bool
+	h := consumer.Handler{Group: "g", Type: outbox.TypeTestPing, Handle: func(ctx context.Context, tx pgx.Tx, ev outbox.Envelope) error {
+		if err := applyPing(ctx, tx, ev); err != nil {
+			return err
+		}
+		var p outbox.TestPing
+		_ = json.Unmarshal(ev.Data, &p)
+		if p.Seq == 20 && failedOnce.CompareAndSwap(false, true) {
+			return errors.New("deadlock detected, try again")
+		}
+		return nil
+	}}
+	produceEnvelopes(t, f.cl, "batch-key", 1, 50)
+	startRunner(t, f.db.App, f.addrs, fastConfig(), m, h)
+	waitFor(t, 20*time.Second, "all events", func() bool { return countEffects(t, f.db) == 50 })
+	time.Sleep(200 * time.Millisecond)
+	rows, err := f.db.Owner.Query(context.Background(), `SELECT seq FROM public.effects ORDER BY applied`)
+	require.NoError(t, err)
+	seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	require.NoError(t, err)
+	for i, s := range seqs {
+		require.EqualValues(t, i+1, s, "applied once each, in order")
+	}
+	lbl := map[string]string{"group": "g"}
+	require.EqualValues(t, 1, metricValue(t, reg, "pvara_consumer_handler_errors_total", lbl))
+	require.Zero(t, metricValue(t, reg, "pvara_consumer_dlq_total", lbl))
+	require.EqualValues(t, 50, metricValue(t, reg, "pvara_consumer_events_total", map[string]string{"result": "applied"}))
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pvara-gov/pvara/internal/platform/kafka"
@@ -274,6 +275,14 @@ func (r *Relay) ensureTopics(ctx context.Context, topics []string) error {
 	return nil
 }
 
+func (r *Relay) forgetTopics(topics []string) {
+	r.topicsMu.Lock()
+	defer r.topicsMu.Unlock()
+	for _, t := range topics {
+		delete(r.topics, t)
+	}
+}
+
 func (r *Relay) work(ctx context.Context) {
 	idle := r.cfg.PollMin
 	retry := r.cfg.RetryMin
@@ -367,6 +376,11 @@ func (r *Relay) RelayOnce(ctx context.Context) (n int, err error) {
 	}
 	start := time.Now()
 	if err := r.produce(recs); err != nil {
+		if errors.Is(err, kerr.UnknownTopicOrPartition) {
+			// The topic went away (deleted, or a broker restarted
+			// without its data): create it again before the next try.
+			r.forgetTopics(topics)
+		}
 		return 0, fmt.Errorf("outbox relay: produce %d events: %w", len(recs), err)
 	}
 	acked := time.Now()

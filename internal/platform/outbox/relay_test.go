@@ -217,3 +217,28 @@ func TestRelayOnceClaimsOldestRowsOfLimitedLanes(t *testing.T) {
 	require.Len(t, recs, 30)
 	requireKeyOrder(t, recs)
 }
+
+// A topic that disappears (deleted, or a dev broker restarted without its
+// data) is created again by the relay, and its events still arrive.
+func TestRelayRecreatesATopicThatWentAway(t *testing.T) {
+	t.Parallel()
+	d := testenv.NewDB(t)
+	k := testenv.NewKafka(t)
+	addrs := k.ListenAddrs()
+	startRelay(t, d.App, addrs, fastRelay(), nil, nil)
+	first := enqueueKeyed(t, d.App, []string{"a"}, 3)
+	readAll(t, addrs, "pvara.platform.test_ping", len(first), 10*time.Second)
+
+	require.NoError(t, k.DeleteTopic("pvara.platform.test_ping"))
+	second := enqueueKeyed(t, d.App, []string{"b"}, 3)
+	waitFor(t, 30*time.Second, "the new events to leave the outbox", func() bool { return outboxBacklog(t, d.App) == 0 })
+	recs := readAll(t, addrs, "pvara.platform.test_ping", len(second), 10*time.Second)
+	seen := map[uuid.UUID]bool{}
+	for _, r := range recs {
+		env, _ := envelopeOf(t, r)
+		seen[env.ID] = true
+	}
+	for _, id := range second {
+		require.True(t, seen[id])
+	}
+}

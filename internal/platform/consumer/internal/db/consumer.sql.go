@@ -28,6 +28,36 @@ func (q *Queries) ProcessedEventInsert(ctx context.Context, consumerGroup string
 	return result.RowsAffected(), nil
 }
 
+const processedEventsInsert = `-- name: ProcessedEventsInsert :many
+INSERT INTO platform.processed_events (consumer_group, event_id)
+SELECT $1::text, unnest($2::uuid[])
+ON CONFLICT DO NOTHING
+RETURNING event_id
+`
+
+// ProcessedEventsInsert records a batch of events in one statement and
+// returns the ids that were new to the group; the others were applied
+// before (redeliveries). An id twice in the batch is returned once.
+func (q *Queries) ProcessedEventsInsert(ctx context.Context, consumerGroup string, eventIds []uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, processedEventsInsert, consumerGroup, eventIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var event_id uuid.UUID
+		if err := rows.Scan(&event_id); err != nil {
+			return nil, err
+		}
+		items = append(items, event_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const processedEventsPurge = `-- name: ProcessedEventsPurge :execrows
 DELETE FROM platform.processed_events p
 WHERE (p.consumer_group, p.event_id) IN (
