@@ -19,7 +19,9 @@ CREATE TABLE platform.outbox (
     topic      text NOT NULL,             -- pvara.<type>
     event_key  text NOT NULL,             -- Kafka key: the aggregate id
     payload    bytea NOT NULL,            -- the JSON envelope
-    headers    jsonb NOT NULL DEFAULT '{}',
+    -- record headers as a flat JSON object of strings; json, not jsonb:
+    -- nothing queries it, and the relay reads it back byte for byte.
+    headers    json NOT NULL DEFAULT '{}',
     created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (lane, seq)
 );

@@ -34,7 +34,7 @@ WITH claimed AS (
 DELETE FROM platform.outbox o
 USING upto
 WHERE o.lane = upto.lane AND o.seq <= upto.seq
-RETURNING o.lane, o.seq, o.id, o.topic, o.event_key, o.payload, o.headers::text AS headers, o.created_at;
+RETURNING o.lane, o.seq, o.id, o.topic, o.event_key, o.payload, o.headers, o.created_at;
 
 -- OutboxStats measures the backlog; the age is computed by the database so
 -- the relay's clock does not matter.

@@ -438,9 +438,9 @@ func (r *Relay) produce(recs []*kgo.Record) error {
 	}
 }
 
-func recordHeaders(raw string) []kgo.RecordHeader {
+func recordHeaders(raw []byte) []kgo.RecordHeader {
 	var m map[string]string
-	if raw == "" || json.Unmarshal([]byte(raw), &m) != nil || len(m) == 0 {
+	if len(raw) == 0 || json.Unmarshal(raw, &m) != nil || len(m) == 0 {
 		return nil
 	}
 	keys := make([]string, 0, len(m))

@@ -32,7 +32,7 @@ type PlatformOutbox struct {
 	Topic     string
 	EventKey  string
 	Payload   []byte
-	Headers   json.RawMessage
+	Headers   []byte
 	CreatedAt time.Time
 }
 

@@ -7,8 +7,6 @@ package db
 
 import (
 	"context"
-	"encoding/json"
-	"time"
 
 	"github.com/google/uuid"
 )
@@ -31,19 +29,8 @@ WITH claimed AS (
 DELETE FROM platform.outbox o
 USING upto
 WHERE o.lane = upto.lane AND o.seq <= upto.seq
-RETURNING o.lane, o.seq, o.id, o.topic, o.event_key, o.payload, o.headers::text AS headers, o.created_at
+RETURNING o.lane, o.seq, o.id, o.topic, o.event_key, o.payload, o.headers, o.created_at
 `
-
-type OutboxClaimRow struct {
-	Lane      int16
-	Seq       int64
-	ID        uuid.UUID
-	Topic     string
-	EventKey  string
-	Payload   []byte
-	Headers   string
-	CreatedAt time.Time
-}
 
 // OutboxClaim is the relay's claim, in one statement: lock up to max_lanes
 // lanes that have rows and that no other relay transaction holds (SKIP
@@ -59,15 +46,15 @@ type OutboxClaimRow struct {
 // of (lane, seq) made the planner hash the whole table (84 ms per batch at
 // a 100k backlog). Rows in the range that the statement's snapshot cannot
 // see (a transaction still open) are not touched: they are claimed later.
-func (q *Queries) OutboxClaim(ctx context.Context, rotate int32, maxLanes int32, perLane int32) ([]OutboxClaimRow, error) {
+func (q *Queries) OutboxClaim(ctx context.Context, rotate int32, maxLanes int32, perLane int32) ([]PlatformOutbox, error) {
 	rows, err := q.db.Query(ctx, outboxClaim, rotate, maxLanes, perLane)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []OutboxClaimRow{}
+	items := []PlatformOutbox{}
 	for rows.Next() {
-		var i OutboxClaimRow
+		var i PlatformOutbox
 		if err := rows.Scan(
 			&i.Lane,
 			&i.Seq,
@@ -99,7 +86,7 @@ type OutboxInsertParams struct {
 	EventKey string
 	Lane     int16
 	Payload  []byte
-	Headers  json.RawMessage
+	Headers  []byte
 }
 
 func (q *Queries) OutboxInsert(ctx context.Context, arg OutboxInsertParams) error {
