@@ -30,6 +30,16 @@ const TopicPrefix = "pvara."
 // DLQSuffix is appended to a topic to name its dead-letter topic.
 const DLQSuffix = ".dlq"
 
+// MaxEnvelopeBytes bounds an event's JSON envelope. Kafka refuses records
+// above its max.message.bytes (1 MB by default), and a refused row would
+// block its lane for ever, so EnqueueTx refuses it instead, failing the
+// business transaction. Events carry ids and facts, not documents.
+const MaxEnvelopeBytes = 256 << 10
+
+// ErrEventTooLarge is returned by EnqueueTx for an envelope above
+// MaxEnvelopeBytes.
+var ErrEventTooLarge = errors.New("outbox: event larger than MaxEnvelopeBytes")
+
 // Record headers set on every event. They travel beside the envelope (not
 // inside it) so tooling can route and trace without parsing the payload.
 const (
@@ -143,6 +153,9 @@ func EnqueueTx(ctx context.Context, tx pgx.Tx, e Event) error {
 	payload, err := Marshal(&e)
 	if err != nil {
 		return err
+	}
+	if len(payload) > MaxEnvelopeBytes {
+		return fmt.Errorf("%w: %s is %d bytes", ErrEventTooLarge, e.Type, len(payload))
 	}
 	hb, err := json.Marshal(Headers(ctx, e))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -170,4 +171,16 @@ func TestEventRequiresTypeSubjectVersion(t *testing.T) {
 		_, err := outbox.Marshal(&e)
 		require.Error(t, err)
 	}
+}
+
+func TestEnqueueTxRefusesAnEventKafkaWouldRefuse(t *testing.T) {
+	t.Parallel()
+	d := testenv.NewDB(t)
+	ctx := context.Background()
+	big := outbox.TestPing{Note: strings.Repeat("x", outbox.MaxEnvelopeBytes)}
+	err := postgres.Tx(ctx, d.App, func(tx pgx.Tx) error {
+		return outbox.EnqueueTx(ctx, tx, outbox.Event{Type: outbox.TypeTestPing, Version: 1, Subject: "s", Data: big})
+	})
+	require.ErrorIs(t, err, outbox.ErrEventTooLarge)
+	require.Zero(t, countRows(t, d, "platform.outbox"))
 }

@@ -404,9 +404,13 @@ func (r *Relay) RelayOnce(ctx context.Context) (n int, err error) {
 		r.onDelivered(ids, acked)
 	}
 	r.metrics.batchRows.Observe(float64(len(rows)))
+	perTopic := make(map[string]int, len(topics))
 	for _, row := range rows {
-		r.metrics.produced.WithLabelValues(row.Topic).Inc()
+		perTopic[row.Topic]++
 		r.metrics.deliveryLatency.Observe(max(0, acked.Sub(row.CreatedAt).Seconds()))
+	}
+	for t, n := range perTopic {
+		r.metrics.produced.WithLabelValues(t).Add(float64(n))
 	}
 	return len(rows), nil
 }
