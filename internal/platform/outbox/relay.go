@@ -228,7 +228,10 @@ func (r *Relay) Ping(ctx context.Context) error { return kafka.Ping(ctx, r.clien
 // down is not an error: rows wait in the outbox and the relay retries with
 // backoff, so the role stays up and drains everything when they return.
 func (r *Relay) Run(ctx context.Context) error {
-	if err := r.EnsureTopics(ctx); err != nil && ctx.Err() == nil {
+	ectx, cancel := context.WithTimeout(ctx, r.cfg.ProduceTimeout)
+	err := r.EnsureTopics(ectx)
+	cancel()
+	if err != nil && ctx.Err() == nil {
 		r.logger.Warn("outbox relay: cannot create topics yet; will retry before producing", "error", err)
 	}
 	var wg sync.WaitGroup
