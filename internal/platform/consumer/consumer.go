@@ -416,8 +416,11 @@ func (g *group) runPartition(ctx context.Context, tp topicPartition, recs []*kgo
 		case failedAt >= 0:
 			// The events before it are applied again as a batch of their
 			// own; the failing one then goes alone, its failure counting as
-			// its first attempt.
+			// its first attempt (unless the database was unreachable).
 			failed, prior = i+failedAt, err
+			if unavailable(err) {
+				prior = nil
+			}
 		default:
 			// The transaction failed as a whole: database trouble, or a
 			// batch too slow for the handler timeout (then smaller batches
@@ -541,18 +544,32 @@ func (g *group) handle(ctx context.Context, rec *kgo.Record, prior error) bool {
 		err = prior
 		attempts = 1
 	}
-	for err == nil || (!IsPermanent(err) && attempts < g.r.cfg.MaxAttempts) {
-		if attempts > 0 {
+	for {
+		if err != nil {
+			if IsPermanent(err) || attempts >= g.r.cfg.MaxAttempts {
+				break
+			}
 			g.logger.Warn("consumer: handler failed; will retry", "type", h.Type, "event_id", ev.ID, "attempt", attempts, "error", err)
 			if !g.pause(ctx, attempts) {
 				return false
 			}
 		}
-		attempts++
-		err = g.apply(ctx, h, ev, rec)
-		if err == nil {
+		aerr := g.apply(ctx, h, ev, rec)
+		if aerr == nil {
 			return true
 		}
+		if unavailable(aerr) {
+			// PostgreSQL is unreachable: not this event's fault. Wait at
+			// the longest backoff and try again without spending an
+			// attempt, so an outage does not dead-letter healthy events.
+			g.logger.Warn("consumer: database unavailable; waiting", "type", h.Type, "event_id", ev.ID, "error", aerr)
+			if !g.pause(ctx, 64) {
+				return false
+			}
+			continue
+		}
+		attempts++
+		err = aerr
 		g.r.metrics.errors.WithLabelValues(g.name, h.Type).Inc()
 	}
 	g.logger.Error("consumer: giving up on an event; sending it to the dead-letter topic",
@@ -568,6 +585,11 @@ func (g *group) handle(ctx context.Context, rec *kgo.Record, prior error) bool {
 			return false
 		}
 	}
+}
+
+// unavailable reports whether err says PostgreSQL could not be reached.
+func unavailable(err error) bool {
+	return errors.Is(postgres.Translate(err), postgres.ErrUnavailable)
 }
 
 // pause sleeps the backoff of the given attempt; false if it was cut short

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -475,4 +476,25 @@ func TestTransientFailureInABatchIsRetriedAndEverythingAppliedOnce(t *testing.T)
 	require.EqualValues(t, 1, metricValue(t, reg, "pvara_consumer_handler_errors_total", lbl))
 	require.Zero(t, metricValue(t, reg, "pvara_consumer_dlq_total", lbl))
 	require.EqualValues(t, 50, metricValue(t, reg, "pvara_consumer_events_total", map[string]string{"result": "applied"}))
+}
+
+// While PostgreSQL is unreachable the runner waits: such failures spend no
+// attempt, so an outage does not send healthy events to the DLQ.
+func TestDatabaseUnavailabilityIsWaitedOutNotDeadLettered(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	reg := prometheus.NewRegistry()
+	m := consumer.NewMetrics(reg)
+	var calls atomic.Int32
+	h := consumer.Handler{Group: "g", Type: outbox.TypeTestPing, Handle: func(ctx context.Context, tx pgx.Tx, ev outbox.Envelope) error {
+		if calls.Add(1) <= 8 { // well beyond MaxAttempts (3)
+			return fmt.Errorf("query: %w", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")})
+		}
+		return applyPing(ctx, tx, ev)
+	}}
+	produceEnvelopes(t, f.cl, "k", 1, 2)
+	startRunner(t, f.db.App, f.addrs, fastConfig(), m, h)
+	waitFor(t, 30*time.Second, "both events", func() bool { return countEffects(t, f.db) == 2 })
+	require.Zero(t, metricValue(t, reg, "pvara_consumer_dlq_total", nil))
+	require.GreaterOrEqual(t, calls.Load(), int32(10))
 }
