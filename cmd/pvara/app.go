@@ -17,6 +17,7 @@ import (
 	"github.com/pvara-gov/pvara/internal/auth"
 	"github.com/pvara-gov/pvara/internal/jobs"
 	"github.com/pvara-gov/pvara/internal/platform/config"
+	"github.com/pvara-gov/pvara/internal/platform/consumer"
 	"github.com/pvara-gov/pvara/internal/platform/fieldcrypt"
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
 	"github.com/pvara-gov/pvara/internal/platform/maintenance"
@@ -46,6 +47,11 @@ type app struct {
 	maintenanceTasks []maintenance.Task
 	// roles are the worker roles, by name; modules add theirs.
 	roles map[string]roleFunc
+	// consumers are the event handlers of each event-driven worker role;
+	// modules add theirs with addConsumers (wire_events.go).
+	consumers map[string][]consumer.Handler
+	// consumerMetrics are shared by the consumer runners of every role.
+	consumerMetrics *consumer.Metrics
 	// routes register each module's HTTP operations.
 	routes []func(*httpx.Router)
 	// middlewares run on every API request after the built-in ones.
@@ -125,6 +131,9 @@ func openApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (a *ap
 	a.ready.Add("redis", a.redis.Check)
 
 	if err := a.wirePlatform(); err != nil {
+		return nil, err
+	}
+	if err := a.wireEvents(ctx); err != nil {
 		return nil, err
 	}
 	if err := a.wireAuth(ctx); err != nil {
@@ -217,10 +226,10 @@ func (a *app) router() (*httpx.Router, error) {
 // them. Each module that adds a role adds its name here and its roleFunc in
 // its wiring; the names are known before connecting to anything, so a bad
 // --role is refused at once.
+var knownRoles = []string{"maintenance", "outbox"}
+
 // apiVersion is the version of the REST contract in the OpenAPI document.
 const apiVersion = "1.0"
-
-var knownRoles = []string{"maintenance"}
 
 // selectRoles resolves --role values (comma-separated, or "all").
 func selectRoles(requested []string) ([]string, error) {

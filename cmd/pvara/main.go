@@ -83,6 +83,7 @@ func newRootCmd() *cobra.Command {
   pvara migrate up          apply the schema migrations (a deploy step)
   pvara serve               the REST API, with /livez, /readyz and /metrics on the admin listener
   pvara worker --role=R     background consumers and maintenance
+  pvara events ...          event types, test pings, dead-letter replay
 
 Configuration comes from flags, then PVARA_* environment variables, then an
 optional config file (--config or PVARA_CONFIG), then defaults. Exit codes:
@@ -108,6 +109,7 @@ optional config file (--config or PVARA_CONFIG), then defaults. Exit codes:
 		newWorkerCmd(),
 		newMigrateCmd(),
 		newDevCmd(),
+		newEventsCmd(),
 		newVersionCmd(),
 		newAdminCmd(),
 		newAuditCmd(),

@@ -14,6 +14,7 @@ func newWorkerCmd() *cobra.Command {
 served on PVARA_ADMIN_ADDR. Roles:
 
   maintenance   partitions ahead, and the housekeeping of every module
+  outbox        the outbox relay: committed events to Kafka (PVARA_KAFKA_BROKERS)
   all           every role in one process
 
 An unknown role exits 2 and names the valid ones.`,
@@ -30,6 +31,11 @@ An unknown role exits 2 and names the valid ones.`,
 			}
 			if err := cfg.Require("database.url", "redis.url"); err != nil {
 				return err
+			}
+			if needsKafka(roles) {
+				if err := cfg.Require("kafka.brokers"); err != nil {
+					return err
+				}
 			}
 			logger := newLogger(cfg.Log, cmd.ErrOrStderr())
 			a, err := openApp(cmd.Context(), cfg, logger)

@@ -8,6 +8,7 @@ import (
 	"github.com/pvara-gov/pvara/internal/platform/audit"
 	"github.com/pvara-gov/pvara/internal/platform/authz"
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
+	"github.com/pvara-gov/pvara/internal/platform/outbox"
 )
 
 // Event types the module publishes (topic pvara.<type>, key = user id).
@@ -72,4 +73,20 @@ func entry(ctx context.Context, actor *authz.Principal, action, resource string,
 		e.IP = ip.String()
 	}
 	return e
+}
+
+// Events are the event types the module publishes.
+func Events() []outbox.EventType {
+	user := uuid.MustParse("0190f5c2-7a3b-7c00-8000-000000000101")
+	org := uuid.MustParse("0190f5c2-7a3b-7c00-8000-0000000000aa")
+	admin := uuid.MustParse("0190f5c2-7a3b-7c00-8000-000000000102")
+	return []outbox.EventType{{
+		Type: EventUserRegistered, Version: 1, Producer: "auth", Subject: "the user id",
+		Description: "a candidate registered, or an organisation admin created a staff account",
+		Example:     UserRegisteredV1{UserID: user, Role: string(authz.RoleRecruiter), OrgID: &org, EmailDomain: "example.gov.pk", CreatedBy: &admin},
+	}, {
+		Type: EventUserDisabled, Version: 1, Producer: "auth", Subject: "the user id",
+		Description: "an account was disabled (its sessions are revoked)",
+		Example:     UserDisabledV1{UserID: user, Role: string(authz.RoleRecruiter), OrgID: &org, DisabledBy: admin},
+	}}
 }

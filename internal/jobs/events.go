@@ -123,3 +123,21 @@ func EventTypes() []outbox.Event {
 		closedEvent(id, org, 4, closes, ReasonDeadline),
 	}
 }
+
+// Events are the event types the module publishes, with the examples of
+// EventTypes, for the wiring (topic creation, the PII scan, docs/events.md).
+func Events() []outbox.EventType {
+	desc := map[string]string{
+		EventPublished:       "a draft job was published on the board",
+		EventCriteriaChanged: "a published job's criteria or deadline changed (screening re-scores its applications)",
+		EventClosed:          "a job closed, by a recruiter or at its deadline",
+	}
+	var out []outbox.EventType
+	for _, ev := range EventTypes() {
+		out = append(out, outbox.EventType{
+			Type: ev.Type, Version: ev.Version, Producer: "jobs", Subject: "the job id",
+			Description: desc[ev.Type], Example: ev.Data,
+		})
+	}
+	return out
+}

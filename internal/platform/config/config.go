@@ -50,6 +50,8 @@ type Config struct {
 	Database   Database   `mapstructure:"database"`
 	Redis      Redis      `mapstructure:"redis"`
 	Kafka      Kafka      `mapstructure:"kafka"`
+	Outbox     Outbox     `mapstructure:"outbox"`
+	Consumer   Consumer   `mapstructure:"consumer"`
 	Partitions Partitions `mapstructure:"partitions"`
 	Data       Data       `mapstructure:"data"`
 	DevEnv     DevEnv     `mapstructure:"dev"`
@@ -140,17 +142,70 @@ type Redis struct {
 	Prefix string `mapstructure:"prefix"`
 }
 
-// Kafka configures the Kafka client.
+// Kafka configures the Kafka client (internal/platform/kafka). Only the
+// worker roles talk to Kafka; the API does not need it to accept writes.
 type Kafka struct {
-	Brokers           []string `mapstructure:"brokers"`
-	ClientID          string   `mapstructure:"client_id"`
-	TLS               bool     `mapstructure:"tls"`
-	TLSCAFile         string   `mapstructure:"tls_ca_file"`
-	SASLMechanism     string   `mapstructure:"sasl_mechanism"`
-	SASLUsername      string   `mapstructure:"sasl_username"`
-	SASLPassword      Secret   `mapstructure:"sasl_password"`
-	TopicPartitions   int32    `mapstructure:"topic_partitions"`
-	ReplicationFactor int16    `mapstructure:"replication_factor"`
+	// Brokers are the seed brokers, host:port (PVARA_KAFKA_BROKERS).
+	Brokers  []string `mapstructure:"brokers"`
+	ClientID string   `mapstructure:"client_id"`
+	// TLS turns on TLS; TLSCAFile adds a CA bundle (PEM) to the system
+	// roots, TLSCertFile/TLSKeyFile give a client certificate (mutual TLS).
+	TLS         bool   `mapstructure:"tls"`
+	TLSCAFile   string `mapstructure:"tls_ca_file"`
+	TLSCertFile string `mapstructure:"tls_cert_file"`
+	TLSKeyFile  string `mapstructure:"tls_key_file"`
+	// SASLMechanism is "", plain, scram-sha-256 or scram-sha-512.
+	SASLMechanism string `mapstructure:"sasl_mechanism"`
+	SASLUsername  string `mapstructure:"sasl_username"`
+	SASLPassword  Secret `mapstructure:"sasl_password"`
+	// TopicPartitions and ReplicationFactor are used when a missing
+	// pvara.<type> or pvara.<type>.dlq topic is created at start.
+	TopicPartitions   int32 `mapstructure:"topic_partitions"`
+	ReplicationFactor int16 `mapstructure:"replication_factor"`
+}
+
+// Outbox configures the relay (worker role outbox) that moves outbox rows
+// to Kafka. See docs/events.md.
+type Outbox struct {
+	// Workers is how many batches one relay process has in flight at once.
+	Workers int `mapstructure:"workers"`
+	// LanesPerClaim is how many ordering lanes (of 64) one batch claims.
+	LanesPerClaim int `mapstructure:"lanes_per_claim"`
+	// BatchPerLane is how many rows one batch takes from each claimed lane.
+	BatchPerLane int `mapstructure:"batch_per_lane"`
+	// PollMin and PollMax bound the idle polling: after an empty claim a
+	// worker sleeps PollMin, doubling up to PollMax; any row resets it.
+	PollMin time.Duration `mapstructure:"poll_min"`
+	PollMax time.Duration `mapstructure:"poll_max"`
+	// ProduceTimeout bounds one batch's produce (all acks); on timeout the
+	// batch is rolled back and retried.
+	ProduceTimeout time.Duration `mapstructure:"produce_timeout"`
+	// Linger is the producer's linger per partition.
+	Linger time.Duration `mapstructure:"linger"`
+	// RetryMax caps the backoff while Kafka or PostgreSQL fails.
+	RetryMax time.Duration `mapstructure:"retry_max"`
+}
+
+// Consumer configures the consumer runner of the event-driven worker roles.
+type Consumer struct {
+	// MaxAttempts is how many times a handler is tried for one event before
+	// the event goes to the dead-letter topic.
+	MaxAttempts int `mapstructure:"max_attempts"`
+	// RetryBackoff is the first pause between attempts, doubling up to
+	// RetryBackoffMax.
+	RetryBackoff    time.Duration `mapstructure:"retry_backoff"`
+	RetryBackoffMax time.Duration `mapstructure:"retry_backoff_max"`
+	// HandlerTimeout bounds one attempt (the handler and its transaction).
+	HandlerTimeout time.Duration `mapstructure:"handler_timeout"`
+	// MaxPollRecords bounds the records taken from Kafka per poll.
+	MaxPollRecords int `mapstructure:"max_poll_records"`
+	// BatchSize bounds the events of one partition applied in one database
+	// transaction (one commit, one fsync, per batch).
+	BatchSize int `mapstructure:"batch_size"`
+	// ProcessedRetention is how long processed-event records (the dedupe
+	// keys) are kept; it must stay well beyond the Kafka topics' retention,
+	// since a redelivery older than it would be applied again.
+	ProcessedRetention time.Duration `mapstructure:"processed_retention"`
 }
 
 // Partitions configures the partition manager.
@@ -306,8 +361,28 @@ func Defaults() Config {
 			StatementTimeout: 30 * time.Second,
 			QueryExecMode:    "cache_statement",
 		},
-		Redis:      Redis{Prefix: "pvara:"},
-		Kafka:      Kafka{ClientID: "pvara", TopicPartitions: 6, ReplicationFactor: -1},
+		Redis: Redis{Prefix: "pvara:"},
+		Kafka: Kafka{ClientID: "pvara", TopicPartitions: 6, ReplicationFactor: -1},
+		Outbox: Outbox{
+			Workers:        4,
+			LanesPerClaim:  16,
+			BatchPerLane:   128,
+			PollMin:        5 * time.Millisecond,
+			PollMax:        50 * time.Millisecond,
+			ProduceTimeout: 10 * time.Second,
+			Linger:         time.Millisecond,
+			RetryMax:       5 * time.Second,
+		},
+		Consumer: Consumer{
+			MaxAttempts:     5,
+			RetryBackoff:    200 * time.Millisecond,
+			RetryBackoffMax: 2 * time.Second,
+			HandlerTimeout:  5 * time.Second,
+			MaxPollRecords:  1000,
+			BatchSize:       100,
+			// Kafka's default retention is 7 days; keep dedupe keys 30.
+			ProcessedRetention: 30 * 24 * time.Hour,
+		},
 		Partitions: Partitions{MonthsAhead: 3},
 		Data:       Data{Dir: "./.pvara"},
 		DevEnv:     DevEnv{KafkaAddr: "127.0.0.1:19092"},
@@ -402,8 +477,26 @@ func (c *Config) Validate() error {
 		{c.Kafka.ClientID != "", "kafka.client_id", "a non-empty client id"},
 		{slices.Contains([]string{"", "plain", "scram-sha-256", "scram-sha-512"}, strings.ToLower(c.Kafka.SASLMechanism)), "kafka.sasl_mechanism", "plain, scram-sha-256 or scram-sha-512"},
 		{c.Kafka.SASLMechanism == "" || c.Kafka.SASLUsername != "", "kafka.sasl_username", "a user name when kafka.sasl_mechanism is set"},
+		{!(c.Kafka.TLSCAFile != "" || c.Kafka.TLSCertFile != "") || c.Kafka.TLS, "kafka.tls", "true when kafka.tls_ca_file or kafka.tls_cert_file is set"},
+		{(c.Kafka.TLSCertFile == "") == (c.Kafka.TLSKeyFile == ""), "kafka.tls_key_file", "a key file exactly when kafka.tls_cert_file is set"},
+		{c.Kafka.SASLMechanism == "" || c.Kafka.SASLPassword != "", "kafka.sasl_password", "a password when kafka.sasl_mechanism is set"},
 		{c.Kafka.TopicPartitions >= 1 && c.Kafka.TopicPartitions <= 1000, "kafka.topic_partitions", "a number between 1 and 1000"},
 		{c.Kafka.ReplicationFactor == -1 || (c.Kafka.ReplicationFactor >= 1 && c.Kafka.ReplicationFactor <= 7), "kafka.replication_factor", "-1 (broker default) or a number between 1 and 7"},
+		{c.Outbox.Workers >= 1 && c.Outbox.Workers <= 64, "outbox.workers", "a number between 1 and 64"},
+		{c.Outbox.LanesPerClaim >= 1 && c.Outbox.LanesPerClaim <= 64, "outbox.lanes_per_claim", "a number between 1 and 64"},
+		{c.Outbox.BatchPerLane >= 1 && c.Outbox.BatchPerLane <= 10000, "outbox.batch_per_lane", "a number between 1 and 10000"},
+		{c.Outbox.PollMin > 0 && c.Outbox.PollMin <= c.Outbox.PollMax, "outbox.poll_min", "a positive duration not above outbox.poll_max"},
+		{c.Outbox.PollMax > 0 && c.Outbox.PollMax <= 10*time.Second, "outbox.poll_max", "a duration between 1ms and 10s"},
+		{c.Outbox.ProduceTimeout >= time.Second && c.Outbox.ProduceTimeout <= 5*time.Minute, "outbox.produce_timeout", "a duration between 1s and 5m"},
+		{c.Outbox.Linger >= 0 && c.Outbox.Linger <= time.Second, "outbox.linger", "a duration between 0s and 1s"},
+		{c.Outbox.RetryMax > 0 && c.Outbox.RetryMax <= 5*time.Minute, "outbox.retry_max", "a duration between 1ms and 5m"},
+		{c.Consumer.MaxAttempts >= 1 && c.Consumer.MaxAttempts <= 100, "consumer.max_attempts", "a number between 1 and 100"},
+		{c.Consumer.RetryBackoff > 0 && c.Consumer.RetryBackoff <= c.Consumer.RetryBackoffMax, "consumer.retry_backoff", "a positive duration not above consumer.retry_backoff_max"},
+		{c.Consumer.RetryBackoffMax > 0 && c.Consumer.RetryBackoffMax <= time.Minute, "consumer.retry_backoff_max", "a duration between 1ms and 1m"},
+		{c.Consumer.HandlerTimeout >= 100*time.Millisecond && c.Consumer.HandlerTimeout <= 5*time.Minute, "consumer.handler_timeout", "a duration between 100ms and 5m"},
+		{c.Consumer.BatchSize >= 1 && c.Consumer.BatchSize <= 10000, "consumer.batch_size", "a number between 1 and 10000"},
+		{c.Consumer.MaxPollRecords >= 1 && c.Consumer.MaxPollRecords <= 100000, "consumer.max_poll_records", "a number between 1 and 100000"},
+		{c.Consumer.ProcessedRetention >= 24*time.Hour, "consumer.processed_retention", "a duration of at least 24h, well beyond the Kafka topics' retention"},
 		{c.Partitions.MonthsAhead >= 1 && c.Partitions.MonthsAhead <= 24, "partitions.months_ahead", "a number of months between 1 and 24"},
 		{c.Data.Dir != "", "data.dir", "a directory path"},
 		{validAddr(c.DevEnv.KafkaAddr), "dev.kafka_addr", "a listen address host:port"},

@@ -38,7 +38,9 @@ func saneRequestID(s string) bool {
 }
 
 // RequestID takes a sane inbound X-Request-ID or makes one (a UUIDv7), puts
-// it in the context and echoes it on the response.
+// it in the context and echoes it on the response. A valid W3C traceparent
+// header is kept in the context too, so logs and the events the request
+// causes carry the trace.
 func RequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(RequestIDHeader)
@@ -46,7 +48,9 @@ func RequestID(next http.Handler) http.Handler {
 			id = uuid.Must(uuid.NewV7()).String()
 		}
 		w.Header().Set(RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(logx.WithRequestID(r.Context(), id)))
+		ctx := logx.WithRequestID(r.Context(), id)
+		ctx = logx.WithTraceParent(ctx, r.Header.Get("Traceparent"))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -1,6 +1,8 @@
 // Package outbox is the transactional outbox: modules call EnqueueTx inside
 // their own transaction, so an event is stored if and only if the business
-// change commits. The relay publishes stored events to Kafka.
+// change commits. The Relay (worker role `outbox`) claims stored events,
+// produces them to Kafka and deletes them; docs/events.md explains the
+// delivery and ordering guarantees.
 package outbox
 
 import (
@@ -19,11 +21,38 @@ import (
 )
 
 // Lanes is the number of ordering lanes; an event's lane is a hash of its
-// key, and one relay at a time drains a lane in id order.
+// key, and one relay transaction at a time drains a lane, in order.
 const Lanes = 64
 
 // TopicPrefix prefixes every event type to make its topic.
 const TopicPrefix = "pvara."
+
+// DLQSuffix is appended to a topic to name its dead-letter topic.
+const DLQSuffix = ".dlq"
+
+// MaxEnvelopeBytes bounds an event's JSON envelope. Kafka refuses records
+// above its max.message.bytes (1 MB by default), and a refused row would
+// block its lane for ever, so EnqueueTx refuses it instead, failing the
+// business transaction. Events carry ids and facts, not documents.
+const MaxEnvelopeBytes = 256 << 10
+
+// ErrEventTooLarge is returned by EnqueueTx for an envelope above
+// MaxEnvelopeBytes.
+var ErrEventTooLarge = errors.New("outbox: event larger than MaxEnvelopeBytes")
+
+// Record headers set on every event. They travel beside the envelope (not
+// inside it) so tooling can route and trace without parsing the payload.
+const (
+	HeaderContentType  = "content-type"
+	HeaderEventType    = "event-type"
+	HeaderEventVersion = "event-version"
+	// HeaderRequestID is the id of the API request that caused the event
+	// (logx.RequestID), when there was one.
+	HeaderRequestID = "request-id"
+	// HeaderTraceParent is the W3C traceparent of that request, when the
+	// client or a proxy sent one (logx.TraceParent).
+	HeaderTraceParent = "traceparent"
+)
 
 // Event is a fact a module publishes. Data must hold no plaintext PII (CNIC,
 // phone): ids, codes and masked values only.
@@ -59,6 +88,9 @@ type Envelope struct {
 // Topic is the Kafka topic of an event type.
 func Topic(eventType string) string { return TopicPrefix + eventType }
 
+// DLQTopic is the dead-letter topic of an event type.
+func DLQTopic(eventType string) string { return Topic(eventType) + DLQSuffix }
+
 // Lane is the ordering lane of a key.
 func Lane(key string) int16 {
 	h := fnv.New32a()
@@ -93,18 +125,39 @@ func Marshal(e *Event) ([]byte, error) {
 	return json.Marshal(env)
 }
 
-// EnqueueTx stores e in the outbox inside tx. The request id of ctx travels
-// as a header.
+// Headers are the record headers of e given the request context ctx.
+func Headers(ctx context.Context, e Event) map[string]string {
+	h := map[string]string{
+		HeaderContentType:  "application/json",
+		HeaderEventType:    e.Type,
+		HeaderEventVersion: fmt.Sprint(e.Version),
+	}
+	if rid := logx.RequestID(ctx); rid != "" {
+		h[HeaderRequestID] = rid
+	}
+	if tp := logx.TraceParent(ctx); tp != "" {
+		h[HeaderTraceParent] = tp
+	}
+	return h
+}
+
+// EnqueueTx stores e in the outbox inside tx: the event exists if and only
+// if tx commits. The request id and traceparent of ctx travel as headers.
+//
+// Call it after the write that locks the aggregate (the UPDATE of the row,
+// or the INSERT that creates it): the outbox row's order number is taken at
+// this insert, so two transactions on the same aggregate, serialised by
+// that lock, enqueue in commit order and their events reach Kafka in that
+// order (docs/events.md, "Ordering").
 func EnqueueTx(ctx context.Context, tx pgx.Tx, e Event) error {
 	payload, err := Marshal(&e)
 	if err != nil {
 		return err
 	}
-	headers := map[string]string{"content-type": "application/json", "event-type": e.Type}
-	if rid := logx.RequestID(ctx); rid != "" {
-		headers["request-id"] = rid
+	if len(payload) > MaxEnvelopeBytes {
+		return fmt.Errorf("%w: %s is %d bytes", ErrEventTooLarge, e.Type, len(payload))
 	}
-	hb, err := json.Marshal(headers)
+	hb, err := json.Marshal(Headers(ctx, e))
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,9 @@ type DB struct {
 // AppConfig is the pool configuration the application would use for this
 // database.
 func (d *DB) AppConfig() postgres.Config {
-	return postgres.Config{URL: d.URL, Role: AppRole, MaxConns: 16, QueryExecMode: "cache_statement", ApplicationName: "pvara-test"}
+	// ConnectTimeout: postgres.Open pings within ConnectTimeout+1s, and 1s
+	// is too short on a machine busy with parallel test binaries.
+	return postgres.Config{URL: d.URL, Role: AppRole, MaxConns: 16, ConnectTimeout: 10 * time.Second, QueryExecMode: "cache_statement", ApplicationName: "pvara-test"}
 }
 
 var (
@@ -204,7 +206,7 @@ func NewDB(t testing.TB) *DB {
 			t.Logf("testenv: drop %s: %v", name, err)
 		}
 	})
-	d.Owner, err = postgres.Open(ctx, postgres.Config{URL: d.URL, MaxConns: 8, ApplicationName: "pvara-test-owner"}, nil)
+	d.Owner, err = postgres.Open(ctx, postgres.Config{URL: d.URL, MaxConns: 8, ConnectTimeout: 10 * time.Second, ApplicationName: "pvara-test-owner"}, nil)
 	if err != nil {
 		t.Fatalf("testenv: owner pool: %v", err)
 	}

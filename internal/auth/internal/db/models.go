@@ -129,17 +129,28 @@ type PlatformAuditLog struct {
 }
 
 type PlatformOutbox struct {
+	Lane      int16
+	Seq       int64
 	ID        uuid.UUID
 	Topic     string
 	EventKey  string
-	Lane      int16
 	Payload   []byte
-	Headers   json.RawMessage
+	Headers   []byte
 	CreatedAt time.Time
+}
+
+type PlatformOutboxLane struct {
+	Lane int16
 }
 
 type PlatformPartitionedTable struct {
 	SchemaName  string
 	TableName   string
 	MonthsAhead *int32
+}
+
+type PlatformProcessedEvent struct {
+	ConsumerGroup string
+	EventID       uuid.UUID
+	ProcessedAt   time.Time
 }

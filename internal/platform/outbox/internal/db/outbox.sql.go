@@ -7,10 +7,73 @@ package db
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/google/uuid"
 )
+
+const outboxClaim = `-- name: OutboxClaim :many
+WITH claimed AS (
+    SELECT l.lane FROM platform.outbox_lanes l
+    WHERE EXISTS (SELECT 1 FROM platform.outbox o WHERE o.lane = l.lane)
+    ORDER BY (l.lane + $1::int) % 64
+    LIMIT $2::int
+    FOR UPDATE SKIP LOCKED
+), upto AS (
+    SELECT c.lane, (
+        SELECT max(s.seq) FROM (
+            SELECT i.seq FROM platform.outbox i WHERE i.lane = c.lane ORDER BY i.seq LIMIT $3::int
+        ) s
+    ) AS seq
+    FROM claimed c
+)
+DELETE FROM platform.outbox o
+USING upto
+WHERE o.lane = upto.lane AND o.seq <= upto.seq
+RETURNING o.lane, o.seq, o.id, o.topic, o.event_key, o.payload, o.headers, o.created_at
+`
+
+// OutboxClaim is the relay's claim, in one statement: lock up to max_lanes
+// lanes that have rows and that no other relay transaction holds (SKIP
+// LOCKED), starting at a rotating offset so concurrent claimers spread over
+// the lanes; then delete the oldest per_lane rows of each claimed lane and
+// return them. The lane locks and the deletes are undone if the transaction
+// rolls back (produce failed, process died), so the rows come back for the
+// next claim. Rows of a claimed lane are read without SKIP LOCKED on
+// purpose: skipping one would reorder the lane.
+//
+// The delete is written as "seq up to the per_lane-th seq of the lane" so
+// the plan is a range scan of the primary key per lane; joining on a list
+// of (lane, seq) made the planner hash the whole table (84 ms per batch at
+// a 100k backlog). Rows in the range that the statement's snapshot cannot
+// see (a transaction still open) are not touched: they are claimed later.
+func (q *Queries) OutboxClaim(ctx context.Context, rotate int32, maxLanes int32, perLane int32) ([]PlatformOutbox, error) {
+	rows, err := q.db.Query(ctx, outboxClaim, rotate, maxLanes, perLane)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PlatformOutbox{}
+	for rows.Next() {
+		var i PlatformOutbox
+		if err := rows.Scan(
+			&i.Lane,
+			&i.Seq,
+			&i.ID,
+			&i.Topic,
+			&i.EventKey,
+			&i.Payload,
+			&i.Headers,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
 
 const outboxInsert = `-- name: OutboxInsert :exec
 INSERT INTO platform.outbox (id, topic, event_key, lane, payload, headers)
@@ -23,7 +86,7 @@ type OutboxInsertParams struct {
 	EventKey string
 	Lane     int16
 	Payload  []byte
-	Headers  json.RawMessage
+	Headers  []byte
 }
 
 func (q *Queries) OutboxInsert(ctx context.Context, arg OutboxInsertParams) error {
@@ -36,4 +99,24 @@ func (q *Queries) OutboxInsert(ctx context.Context, arg OutboxInsertParams) erro
 		arg.Headers,
 	)
 	return err
+}
+
+const outboxStats = `-- name: OutboxStats :one
+SELECT count(*)::bigint AS backlog,
+       coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8 AS oldest_age_seconds
+FROM platform.outbox
+`
+
+type OutboxStatsRow struct {
+	Backlog          int64
+	OldestAgeSeconds float64
+}
+
+// OutboxStats measures the backlog; the age is computed by the database so
+// the relay's clock does not matter.
+func (q *Queries) OutboxStats(ctx context.Context) (OutboxStatsRow, error) {
+	row := q.db.QueryRow(ctx, outboxStats)
+	var i OutboxStatsRow
+	err := row.Scan(&i.Backlog, &i.OldestAgeSeconds)
+	return i, err
 }
