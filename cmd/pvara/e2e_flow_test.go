@@ -18,9 +18,9 @@ func completeProfile() map[string]any {
 	return map[string]any{
 		"date_of_birth": "1996-05-04", "gender": "female",
 		"domicile_province": "punjab", "domicile_district": "Lahore",
-		"education":  []map[string]any{{"level": "master", "field": "Computer Science", "institution": "Punjab University", "year": 2020}},
-		"experience": []map[string]any{{"title": "Software Engineer", "employer": "NADRA", "start_date": "2020-07-01"}},
-		"skills":     []string{"Go", "PostgreSQL", "Kafka"},
+		"education":   []map[string]any{{"level": "master", "field": "Computer Science", "institution": "Punjab University", "year": 2020}},
+		"experience":  []map[string]any{{"title": "Software Engineer", "employer": "NADRA", "start_date": "2020-07-01"}},
+		"skills":      []string{"Go", "PostgreSQL", "Kafka"},
 		"resume_text": "Backend engineer building high-volume public services in Go with PostgreSQL and Kafka.",
 	}
 }
