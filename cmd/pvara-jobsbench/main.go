@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pvara-gov/pvara/internal/jobs/jobsload"
+	"github.com/pvara-gov/pvara/internal/loadgen"
 )
 
 // searches are the board searches of the "search" scenario, requested in
@@ -91,19 +92,15 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("unknown scenario %q", *scenario)
 	}
 	if *warmup > 0 {
-		if _, err := jobsload.Run(ctx, jobsload.Attack{URLs: urls, Rate: 0, Workers: 8, Duration: *warmup}); err != nil {
+		if _, err := loadgen.Run(ctx, loadgen.Attack{Name: "warmup", Targeter: loadgen.Gets(nil, urls...), Workers: 8, Duration: *warmup}); err != nil {
 			return err
 		}
 	}
-	rep, err := jobsload.Run(ctx, jobsload.Attack{URLs: urls, Rate: *rate, Workers: *workers, Duration: *duration})
+	rep, err := loadgen.Run(ctx, loadgen.Attack{Name: *scenario, Targeter: loadgen.Gets(nil, urls...), Rate: *rate, Workers: *workers, Duration: *duration})
 	if err != nil {
 		return err
 	}
-	mode := fmt.Sprintf("open-loop %d/s", *rate)
-	if *rate == 0 {
-		mode = fmt.Sprintf("closed-loop %d workers", *workers)
-	}
-	fmt.Printf("%s %s %v: %s\n", *scenario, mode, *duration, rep)
+	fmt.Printf("%v: %s\n", *duration, rep)
 	for _, e := range rep.Errors {
 		fmt.Println("  error:", e)
 	}

@@ -1,7 +1,6 @@
-// Package jobsload makes load for the jobs board: a fast COPY seeder of
-// realistic jobs and drivers (open-loop at a fixed rate, closed-loop at a
-// fixed concurrency) built on vegeta's library. The benchmark command
-// cmd/pvara-jobsbench uses it, and so can a whole-system load harness.
+// Package jobsload seeds realistic jobs fast (COPY) for the load commands:
+// cmd/pvara-jobsbench (the job board) and cmd/pvara-load (the whole-system
+// harness). The load drivers themselves are in internal/loadgen.
 package jobsload
 
 import (
@@ -15,6 +14,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pvara-gov/pvara/internal/loadgen/bulk"
 )
 
 // SeedConfig says what to seed.
@@ -25,8 +26,11 @@ type SeedConfig struct {
 	// Drafts are drafts (default 1% of Jobs); the rest are closed.
 	Open   int
 	Drafts int
-	// Orgs is the number of organisations the jobs spread over (default 50).
-	Orgs int
+	// Orgs is the number of organisations the jobs spread over (default 50),
+	// made up on the spot; OrgIDs, when set, are existing organisations to
+	// use instead (Orgs is then ignored).
+	Orgs   int
+	OrgIDs []uuid.UUID
 	// Seed makes the data reproducible (default 1).
 	Seed uint64
 	// Now anchors the dates (default time.Now()).
@@ -89,7 +93,8 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, cfg SeedConfig) (SeedResult, 
 	start := time.Now()
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed*7+1))
 	res := SeedResult{Jobs: cfg.Jobs, Open: cfg.Open, Drafts: cfg.Drafts, Closed: cfg.Jobs - cfg.Open - cfg.Drafts}
-	for range cfg.Orgs {
+	res.OrgIDs = append(res.OrgIDs, cfg.OrgIDs...)
+	for len(res.OrgIDs) < cfg.Orgs && len(cfg.OrgIDs) == 0 {
 		res.OrgIDs = append(res.OrgIDs, uuid.Must(uuid.NewV7()))
 	}
 	now := cfg.Now.UTC()
@@ -146,7 +151,7 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, cfg SeedConfig) (SeedResult, 
 			closed = &closes
 		}
 		created := opens.Add(-48 * time.Hour)
-		id := uuidV7At(created, rng)
+		id := bulk.UUIDv7At(created, rng)
 		grade := fmt.Sprintf("BPS-%d", 1+rng.IntN(20))
 		return []any{id, org, status, 1 + rng.IntN(3), fmt.Sprintf("%s (%s)", title, dept), dept, desc.String(),
 			place.city, place.province, grade, 1 + rng.IntN(20), opens, closes, criteria, org, created, created,
@@ -156,46 +161,13 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, cfg SeedConfig) (SeedResult, 
 		"grade", "positions", "opens_at", "closes_at", "criteria", "created_by", "created_at", "updated_at",
 		"published_at", "closed_at"}
 	// Secondary indexes (four GIN among them) are dropped for the COPY and
-	// built again after it: a bulk build is several times faster than
-	// maintaining them row by row. Their definitions are read from the
-	// catalogue, so this follows whatever the migrations create.
-	var defs []string
-	rows, err := pool.Query(ctx, `SELECT indexdef FROM pg_indexes WHERE schemaname = 'jobs' AND tablename = 'jobs'
-		AND indexname <> 'jobs_pkey'`)
-	if err != nil {
-		return res, err
-	}
-	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
-			return res, err
-		}
-		defs = append(defs, d)
-	}
-	if err := rows.Err(); err != nil {
-		return res, err
-	}
-	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DO $$ DECLARE r record; BEGIN
-			FOR r IN SELECT indexname FROM pg_indexes WHERE schemaname = 'jobs' AND tablename = 'jobs' AND indexname <> 'jobs_pkey'
-			LOOP EXECUTE format('DROP INDEX jobs.%I', r.indexname); END LOOP; END $$`); err != nil {
-			return err
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"jobs", "jobs"}, cols, src); err != nil {
-			return fmt.Errorf("jobsload: copy: %w", err)
-		}
-		if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '512MB'"); err != nil {
-			return err
-		}
-		for _, d := range defs {
-			if _, err := tx.Exec(ctx, d); err != nil {
-				return fmt.Errorf("jobsload: rebuild index: %w", err)
-			}
-		}
-		return nil
+	// built again after it.
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		_, err := bulk.Copy(ctx, tx, pgx.Identifier{"jobs", "jobs"}, cols, src)
+		return err
 	})
 	if err != nil {
-		return res, err
+		return res, fmt.Errorf("jobsload: %w", err)
 	}
 	if _, err := pool.Exec(ctx, "ANALYZE jobs.jobs"); err != nil {
 		return res, err
@@ -210,22 +182,4 @@ func pick(rng *rand.Rand, from []string, n int) []string {
 		out = append(out, from[i])
 	}
 	return out
-}
-
-// uuidV7At is a UUIDv7 for time t (ids carry their creation time, as the
-// application's do).
-func uuidV7At(t time.Time, rng *rand.Rand) uuid.UUID {
-	var u uuid.UUID
-	ms := uint64(t.UnixMilli())
-	for i := range 6 {
-		u[i] = byte(ms >> (40 - 8*i))
-	}
-	r1, r2 := rng.Uint64(), rng.Uint64()
-	for i := range 8 {
-		u[6+i%2] = byte(r1 >> (8 * i))
-		u[8+i] = byte(r2 >> (8 * i))
-	}
-	u[6] = 0x70 | (u[6] & 0x0f)
-	u[8] = 0x80 | (u[8] & 0x3f)
-	return u
 }
