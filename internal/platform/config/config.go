@@ -59,8 +59,17 @@ type Config struct {
 	Auth       Auth       `mapstructure:"auth"`
 	Crypto     Crypto     `mapstructure:"crypto"`
 	Jobs       Jobs       `mapstructure:"jobs"`
+	Apps       Apps       `mapstructure:"applications"`
 	Audit      Audit      `mapstructure:"audit"`
 	RateLimit  RateLimit  `mapstructure:"ratelimit"`
+}
+
+// Apps configures the applications module.
+type Apps struct {
+	// MetricsRefreshInterval is how often the maintenance role refreshes
+	// the application_metrics view behind GET /v1/jobs/{job_id}/metrics:
+	// the figures are at most this old.
+	MetricsRefreshInterval time.Duration `mapstructure:"metrics_refresh_interval"`
 }
 
 // Jobs configures the jobs module.
@@ -409,6 +418,7 @@ func Defaults() Config {
 			RegisterIPWindow:       time.Hour,
 		},
 		Jobs:  Jobs{CacheTTL: 5 * time.Minute, LocalCacheTTL: 500 * time.Millisecond, CloseEvery: time.Minute},
+		Apps:  Apps{MetricsRefreshInterval: time.Minute},
 		Audit: Audit{SealInterval: 250 * time.Millisecond, SealBatch: 1000},
 		RateLimit: RateLimit{
 			Enabled:      true,
@@ -527,6 +537,7 @@ func (c *Config) Validate() error {
 		{c.HTTP.CursorSecret == "" || len(c.HTTP.CursorSecret) >= 16, "http.cursor_secret", "a secret of at least 16 characters"},
 		{c.Jobs.CacheTTL >= 0 && c.Jobs.CacheTTL <= time.Hour, "jobs.cache_ttl", "a duration between 0s (off) and 1h"},
 		{c.Jobs.LocalCacheTTL >= 0 && c.Jobs.LocalCacheTTL <= time.Second, "jobs.local_cache_ttl", "a duration between 0s (off) and 1s"},
+		{c.Apps.MetricsRefreshInterval >= time.Second && c.Apps.MetricsRefreshInterval <= 24*time.Hour, "applications.metrics_refresh_interval", "a duration between 1s and 24h"},
 		{c.Jobs.CloseEvery >= time.Second && c.Jobs.CloseEvery <= time.Hour, "jobs.close_every", "a duration between 1s and 1h"},
 		{c.Audit.SealInterval >= 10*time.Millisecond && c.Audit.SealInterval <= time.Minute, "audit.seal_interval", "a duration between 10ms and 1m"},
 		{c.Audit.SealBatch >= 1 && c.Audit.SealBatch <= 100000, "audit.seal_batch", "a number between 1 and 100000"},

@@ -1,0 +1,327 @@
+package applications
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pvara-gov/pvara/internal/applications/internal/db"
+	"github.com/pvara-gov/pvara/internal/platform/apperr"
+	"github.com/pvara-gov/pvara/internal/platform/authz"
+	"github.com/pvara-gov/pvara/internal/platform/httpx"
+	"github.com/pvara-gov/pvara/internal/platform/logx"
+	"github.com/pvara-gov/pvara/internal/platform/postgres"
+	"github.com/pvara-gov/pvara/internal/vocab"
+)
+
+// SearchRoles may search, export and read metrics: the staff who decide on
+// applications.
+var SearchRoles = []authz.Role{authz.RoleRecruiter, authz.RoleOrgAdmin}
+
+// JobOrgFunc says which organisation job id belongs to, as p may see it
+// (the jobs module, adapted in cmd/pvara). Any error means p may not see
+// the job.
+type JobOrgFunc func(ctx context.Context, p authz.Principal, id uuid.UUID) (uuid.UUID, error)
+
+// SearchDeps are the collaborators of staff search, the CSV export and the
+// metrics.
+type SearchDeps struct {
+	// DB is the application pool (pvara_app, under row-level security).
+	DB *pgxpool.Pool
+	// JobOrg checks job ownership for the CSV export and the metrics.
+	JobOrg JobOrgFunc
+	// Cursors signs the search's page cursors.
+	Cursors *httpx.Cursors
+	// Logger defaults to discarding; Clock to time.Now.
+	Logger *slog.Logger
+	Clock  func() time.Time
+}
+
+// Search serves staff search (GET /v1/applications), the CSV export of a
+// job's applications and the per-job metrics.
+type Search struct {
+	db      *pgxpool.Pool
+	jobOrg  JobOrgFunc
+	cursors *httpx.Cursors
+	logger  *slog.Logger
+	now     func() time.Time
+}
+
+// NewSearch builds the staff search service.
+func NewSearch(deps SearchDeps) (*Search, error) {
+	if deps.DB == nil || deps.JobOrg == nil || deps.Cursors == nil {
+		return nil, errors.New("applications: search needs a database pool, a job-ownership check and a cursor codec")
+	}
+	if deps.Logger == nil {
+		deps.Logger = logx.Discard()
+	}
+	if deps.Clock == nil {
+		deps.Clock = time.Now
+	}
+	return &Search{db: deps.DB, jobOrg: deps.JobOrg, cursors: deps.Cursors, logger: deps.Logger, now: deps.Clock}, nil
+}
+
+// Sort orders of staff search.
+const (
+	SortSubmittedAt = "submitted_at" // newest first (the default without q)
+	SortScore       = "score"        // best AI score first, unscored last
+	SortRelevance   = "relevance"    // best text match first (the default with q)
+)
+
+// Statuses are the statuses an application may have.
+var Statuses = []string{"submitted", "under_review", "shortlisted", "interview", "offered", "hired", "rejected", "withdrawn"}
+
+// SearchQuery is a staff search. Nil or empty fields do not filter.
+type SearchQuery struct {
+	JobID              *uuid.UUID
+	Status             string
+	MinScore, MaxScore *float64
+	Province           string
+	// SubmittedAfter is inclusive, SubmittedBefore exclusive.
+	SubmittedAfter, SubmittedBefore *time.Time
+	// Q is searched in the candidate's name, skills and résumé
+	// (websearch syntax: words, "phrases", -exclusions, or).
+	Q string
+	// Sort is SortSubmittedAt, SortScore or SortRelevance (needs Q); empty
+	// is relevance with Q, else submitted_at.
+	Sort   string
+	Limit  int
+	Cursor string
+}
+
+// SearchItem is one application in a staff search: what a recruiter sees
+// in a list (the CNIC masked as submitted).
+type SearchItem struct {
+	ID, JobID, CandidateID uuid.UUID
+	ReceiptNumber          string
+	Status                 string
+	CandidateName          string
+	CNICMasked             string
+	Gender                 string
+	DomicileProvince       string
+	DomicileDistrict       string
+	Skills                 []string
+	// AIScore is nil until scored.
+	AIScore     *float64
+	Eligible    *bool
+	SubmittedAt time.Time
+	UpdatedAt   time.Time
+}
+
+// searchCursor is the position after the last item of a page.
+type searchCursor struct {
+	At    *time.Time `json:"t,omitempty"`
+	Score *int32     `json:"s,omitempty"`
+	Rank  *float32   `json:"r,omitempty"`
+	ID    uuid.UUID  `json:"i"`
+}
+
+// scoreKey is a score in hundredths (the score_key column).
+func scoreKey(f float64) int32 { return int32(f*100 + 0.5) }
+
+func scoreOf(key int32) *float64 {
+	if key < 0 {
+		return nil
+	}
+	f := float64(key) / 100
+	return &f
+}
+
+func (q *SearchQuery) validate() error {
+	var v apperr.Validator
+	q.Q = strings.TrimSpace(q.Q)
+	if q.Sort == "" {
+		q.Sort = SortSubmittedAt
+		if q.Q != "" {
+			q.Sort = SortRelevance
+		}
+	}
+	v.Check(q.Sort == SortSubmittedAt || q.Sort == SortScore || q.Sort == SortRelevance, "query.sort", "must be submitted_at, score or relevance")
+	v.Check(q.Sort != SortRelevance || q.Q != "", "query.sort", "relevance needs q")
+	v.Check(q.Status == "" || contains(Statuses, q.Status), "query.status", "must be one of "+strings.Join(Statuses, ", "))
+	v.Check(q.Province == "" || vocab.Province(q.Province).Valid(), "query.province", "must be a province code (punjab, sindh, kpk, balochistan, islamabad, gb, ajk)")
+	v.Check(q.MinScore == nil || (*q.MinScore >= 0 && *q.MinScore <= 100), "query.min_score", "must be between 0 and 100")
+	v.Check(q.MaxScore == nil || (*q.MaxScore >= 0 && *q.MaxScore <= 100), "query.max_score", "must be between 0 and 100")
+	v.Check(q.MinScore == nil || q.MaxScore == nil || *q.MinScore <= *q.MaxScore, "query.min_score", "must not exceed max_score")
+	v.Check(q.SubmittedAfter == nil || q.SubmittedBefore == nil || q.SubmittedAfter.Before(*q.SubmittedBefore),
+		"query.submitted_after", "must be before submitted_before")
+	v.Check(len(q.Q) <= 200, "query.q", "must be at most 200 characters")
+	if q.Limit <= 0 {
+		q.Limit = 25
+	}
+	v.Check(q.Limit <= 100, "query.limit", "must be at most 100")
+	return v.Err()
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// Search returns one page of the caller's organisation's applications and
+// the cursor of the next page (nil on the last).
+//
+// It runs with plan_cache_mode = force_custom_plan: pgx prepares the
+// statement, and after five runs PostgreSQL may switch to a generic plan,
+// which cannot fold away the absent filters nor choose the index for the
+// values at hand (docs/applications.md has the measurements).
+func (s *Search) Search(ctx context.Context, p authz.Principal, q SearchQuery) ([]SearchItem, *string, error) {
+	if !p.Has(SearchRoles...) || p.OrgID == uuid.Nil {
+		return nil, nil, apperr.ErrForbidden
+	}
+	if err := q.validate(); err != nil {
+		return nil, nil, err
+	}
+	list := "applications.search." + q.Sort
+	var cur searchCursor
+	if err := s.cursors.Decode(list, q.Cursor, &cur); err != nil {
+		return nil, nil, err
+	}
+	f := db.ApplicationSearchRecentParams{
+		OrgID: p.OrgID, JobID: q.JobID, Status: nonEmpty(q.Status), Province: nonEmpty(q.Province),
+		SubmittedAfter: q.SubmittedAfter, SubmittedBefore: q.SubmittedBefore, Query: nonEmpty(q.Q),
+		Lim: int32(q.Limit + 1),
+	}
+	if q.MinScore != nil {
+		k := scoreKey(*q.MinScore)
+		f.MinScoreKey = &k
+	}
+	if q.MaxScore != nil {
+		k := scoreKey(*q.MaxScore)
+		f.MaxScoreKey = &k
+	}
+	if q.Cursor != "" {
+		f.CursorID = &cur.ID
+	}
+	var items []SearchItem
+	var last searchCursor
+	err := postgres.ScopedTx(ctx, s.db, p.Scope().WithCustomPlans(), func(tx pgx.Tx) error {
+		qs := db.New(tx)
+		switch q.Sort {
+		case SortSubmittedAt:
+			if q.Cursor != "" && cur.At == nil {
+				return apperr.ErrBadCursor
+			}
+			f.CursorAt = cur.At
+			rows, err := qs.ApplicationSearchRecent(ctx, f)
+			for _, r := range rows {
+				items = append(items, searchItem(r))
+			}
+			return err
+		case SortScore:
+			if q.Cursor != "" && cur.Score == nil {
+				return apperr.ErrBadCursor
+			}
+			rows, err := qs.ApplicationSearchScore(ctx, db.ApplicationSearchScoreParams{
+				OrgID: f.OrgID, JobID: f.JobID, Status: f.Status, MinScoreKey: f.MinScoreKey, MaxScoreKey: f.MaxScoreKey,
+				Province: f.Province, SubmittedAfter: f.SubmittedAfter, SubmittedBefore: f.SubmittedBefore,
+				Query: f.Query, CursorScore: cur.Score, CursorID: f.CursorID, Lim: f.Lim,
+			})
+			for _, r := range rows {
+				items = append(items, searchItem(db.ApplicationSearchRecentRow(r)))
+			}
+			return err
+		default:
+			if q.Cursor != "" && cur.Rank == nil {
+				return apperr.ErrBadCursor
+			}
+			rows, err := qs.ApplicationSearchRelevance(ctx, db.ApplicationSearchRelevanceParams{
+				OrgID: f.OrgID, Query: q.Q, JobID: f.JobID, Status: f.Status, MinScoreKey: f.MinScoreKey,
+				MaxScoreKey: f.MaxScoreKey, Province: f.Province, SubmittedAfter: f.SubmittedAfter,
+				SubmittedBefore: f.SubmittedBefore, CursorRank: cur.Rank, CursorID: f.CursorID, Lim: f.Lim,
+			})
+			for i, r := range rows {
+				items = append(items, searchItem(db.ApplicationSearchRecentRow{
+					ID: r.ID, CreatedAt: r.CreatedAt, JobID: r.JobID, CandidateID: r.CandidateID,
+					ReceiptNumber: r.ReceiptNumber, Status: r.Status, CandidateName: r.CandidateName,
+					CnicMasked: r.CnicMasked, Gender: r.Gender, DomicileProvince: r.DomicileProvince,
+					DomicileDistrict: r.DomicileDistrict, Skills: r.Skills, Eligible: r.Eligible,
+					ScoreKey: r.ScoreKey, UpdatedAt: r.UpdatedAt,
+				}))
+				if i == q.Limit-1 {
+					rank := r.Rank
+					last.Rank = &rank
+				}
+			}
+			return err
+		}
+	})
+	if err != nil {
+		return nil, nil, postgres.Translate(err)
+	}
+	if len(items) <= q.Limit {
+		return items, nil, nil
+	}
+	items = items[:q.Limit]
+	end := items[len(items)-1]
+	last.ID = end.ID
+	switch q.Sort {
+	case SortSubmittedAt:
+		at := end.SubmittedAt
+		last.At = &at
+	case SortScore:
+		k := int32(-1)
+		if end.AIScore != nil {
+			k = scoreKey(*end.AIScore)
+		}
+		last.Score = &k
+	}
+	next, err := s.cursors.Encode(list, last)
+	if err != nil {
+		return nil, nil, err
+	}
+	return items, &next, nil
+}
+
+func searchItem(r db.ApplicationSearchRecentRow) SearchItem {
+	skills := r.Skills
+	if skills == nil {
+		skills = []string{}
+	}
+	return SearchItem{
+		ID: r.ID, JobID: r.JobID, CandidateID: r.CandidateID, ReceiptNumber: r.ReceiptNumber, Status: r.Status,
+		CandidateName: r.CandidateName, CNICMasked: r.CnicMasked, Gender: r.Gender,
+		DomicileProvince: r.DomicileProvince, DomicileDistrict: r.DomicileDistrict, Skills: skills,
+		AIScore: scoreOf(r.ScoreKey), Eligible: r.Eligible, SubmittedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+}
+
+// errSearchJobNotFound: the job does not exist or belongs to another
+// organisation (never told apart).
+var errSearchJobNotFound = apperr.New(apperr.KindNotFound, "job_not_found", "the job does not exist")
+
+// checkJob returns nil when p may export or read metrics of job id: staff
+// of the job's organisation in one of SearchRoles.
+func (s *Search) checkJob(ctx context.Context, p authz.Principal, id uuid.UUID) error {
+	if !p.Has(SearchRoles...) || p.OrgID == uuid.Nil {
+		return apperr.ErrForbidden
+	}
+	org, err := s.jobOrg(ctx, p, id)
+	if err != nil {
+		if e, ok := apperr.As(err); ok && e.Kind == apperr.KindNotFound {
+			return errSearchJobNotFound
+		}
+		return err
+	}
+	if org != p.OrgID {
+		return errSearchJobNotFound
+	}
+	return nil
+}
