@@ -60,4 +60,3 @@ func TestExportConstantMemory(t *testing.T) {
 	// yet reclaimed (bounded by its pacing, ~4 MiB minimum heap goal).
 	require.Less(t, growth, w.written/4, "the heap grew with the number of rows")
 }
-

@@ -9,7 +9,76 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
+
+type ApplicationsApplication struct {
+	ID               uuid.UUID
+	CreatedAt        time.Time
+	OrgID            uuid.UUID
+	JobID            uuid.UUID
+	CandidateID      uuid.UUID
+	ReceiptNumber    string
+	Status           string
+	Version          int32
+	CoverLetter      *string
+	CandidateName    string
+	CnicMasked       string
+	Gender           string
+	DateOfBirth      time.Time
+	DomicileProvince string
+	DomicileDistrict string
+	Skills           []string
+	ResumeText       string
+	Profile          json.RawMessage
+	PhoneEnc         []byte
+	Search           interface{}
+	AiScore          pgtype.Numeric
+	Eligible         *bool
+	ModelVersion     *string
+	ScoredAt         *time.Time
+	UpdatedAt        time.Time
+	ScoreKey         int32
+}
+
+type ApplicationsApplicationMetric struct {
+	OrgID        uuid.UUID
+	JobID        uuid.UUID
+	Status       string
+	Applications int64
+	AvgScore     pgtype.Numeric
+}
+
+type ApplicationsGuard struct {
+	JobID         uuid.UUID
+	CandidateID   uuid.UUID
+	ApplicationID uuid.UUID
+	CreatedAt     time.Time
+	ReceiptNumber string
+}
+
+type ApplicationsIdempotencyKey struct {
+	UserID      uuid.UUID
+	Key         string
+	Fingerprint []byte
+	Status      int32
+	Response    json.RawMessage
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+type ApplicationsJobMetric struct {
+	OrgID        uuid.UUID
+	JobID        uuid.UUID
+	Status       string
+	Applications int64
+	AvgScore     pgtype.Numeric
+}
+
+type ApplicationsMetricsRefresh struct {
+	ID          bool
+	RefreshedAt time.Time
+}
 
 type ApplicationsProfile struct {
 	UserID           uuid.UUID
@@ -25,6 +94,18 @@ type ApplicationsProfile struct {
 	PhoneEnc         []byte
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+}
+
+type ApplicationsStatusHistory struct {
+	ID            uuid.UUID
+	ApplicationID uuid.UUID
+	OrgID         uuid.UUID
+	CandidateID   uuid.UUID
+	FromStatus    *string
+	ToStatus      string
+	Reason        *string
+	ChangedBy     uuid.UUID
+	ChangedAt     time.Time
 }
 
 type AuthClient struct {
