@@ -12,7 +12,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.bui
 # ARGS are passed to `pvara dev`: make run ARGS=--reset
 ARGS ?=
 
-.PHONY: run test build generate clean
+.PHONY: run test build generate clean bench-load
 
 # run builds pvara and runs everything locally (`pvara dev`): a private
 # PostgreSQL, an in-process Kafka broker, Redis or a stand-in, the API and
@@ -34,6 +34,12 @@ generate:
 	$(SQLC) generate
 	$(GO) test ./cmd/pvara -run TestOpenAPIDocument -count=1 -update
 	$(GO) test ./cmd/pvara -run TestConfigKeysDoc -count=1 -update-config-doc
+
+# bench-load runs the load harness end to end: a fresh database, the seed
+# (1,000,000 applications), pvara serve, every scenario (scripts/bench-load.sh
+# lists the LOAD_* variables; docs/benchmarks.md has the results).
+bench-load:
+	./scripts/bench-load.sh
 
 clean:
 	rm -rf bin

@@ -48,6 +48,17 @@ func TestSeed(t *testing.T) {
 		(SELECT count(DISTINCT tableoid) FROM applications.applications)`).Scan(&apps, &guards, &history, &orgs, &staff, &cands, &profiles, &months))
 	require.Equal(t, []int{4000, 4000, 4000, 4, 8, 600, 600}, []int{apps, guards, history, orgs, staff, cands, profiles})
 	require.Equal(t, res.Partitions, months)
+	// The secondary indexes, dropped for the load, are back on every
+	// partition, and valid.
+	var unindexed, invalid int
+	require.NoError(t, d.Owner.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM pg_inherits i
+		 WHERE i.inhparent = 'applications.applications'::regclass
+		   AND (SELECT count(*) FROM pg_index x WHERE x.indrelid = i.inhrelid)
+		     <> (SELECT count(*) FROM pg_index x WHERE x.indrelid = i.inhparent)),
+		(SELECT count(*) FROM pg_index WHERE NOT indisvalid)`).Scan(&unindexed, &invalid))
+	require.Zero(t, unindexed)
+	require.Zero(t, invalid)
 	// Every application's org is its job's; ids carry created_at; the
 	// reserved candidates have none.
 	var mismatched int

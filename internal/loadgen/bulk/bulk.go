@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -53,7 +54,11 @@ func Copy(ctx context.Context, tx pgx.Tx, table pgx.Identifier, cols []string, s
 		return n, err
 	}
 	for _, nd := range list {
-		if _, err := tx.Exec(ctx, nd[1]); err != nil {
+		// The catalogue writes a partitioned table's index as "ON ONLY
+		// parent", which would build it on the parent alone (invalid, and
+		// no partition indexed): build it everywhere.
+		def := strings.Replace(nd[1], " ON ONLY ", " ON ", 1)
+		if _, err := tx.Exec(ctx, def); err != nil {
 			return n, fmt.Errorf("bulk: rebuild index %s: %w", nd[0], err)
 		}
 	}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# bench-load.sh: the applications load harness end to end (make bench-load;
+# docs/benchmarks.md, "Applications (load harness)").
+#
+#   1. a fresh database $LOAD_DB on the local PostgreSQL, migrated;
+#   2. the data set (pvara-load seed: 200,000 jobs, 200,000 candidates,
+#      1,000,000 applications, half in one organisation);
+#   3. `pvara serve` on $LOAD_PORT against it (its own process);
+#   4. pvara-load run: every scenario open loop at its target rate, then
+#      closed loop with $LOAD_CLOSED workers; the table is printed and
+#      appended to $LOAD_OUT.
+#
+# Every size and rate is an environment variable, so a smoke run is quick:
+#   LOAD_JOBS=5000 LOAD_OPEN=200 LOAD_CANDIDATES=5000 LOAD_APPLICATIONS=20000 \
+#     LOAD_DURATION=3s make bench-load
+# LOAD_RESEED=0 reuses the database seeded by the previous run (its keys are
+# kept in $LOAD_STATE). Run on a quiet machine; the generator shares it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+: "${LOAD_DB:=pvara_load}"
+: "${LOAD_PG:=postgres://postgres@127.0.0.1:5432}"
+: "${LOAD_REDIS:=redis://127.0.0.1:6379/0}"
+: "${LOAD_PORT:=18080}"
+: "${LOAD_ADMIN_PORT:=19090}"
+: "${LOAD_STATE:=.pvara-load}"
+: "${LOAD_RESEED:=1}"
+: "${LOAD_JOBS:=200000}"
+: "${LOAD_OPEN:=3000}"
+: "${LOAD_ORGS:=50}"
+: "${LOAD_CANDIDATES:=200000}"
+: "${LOAD_APPLICATIONS:=1000000}"
+# Candidates kept free of applications, for the submit scenario.
+: "${LOAD_RESERVE:=$((LOAD_CANDIDATES / 10 < 20000 ? LOAD_CANDIDATES / 10 : 20000))}"
+: "${LOAD_SCENARIOS:=login,jobs,jobs_q,submit,search_small,search_large,search_text}"
+: "${LOAD_RATES:=}"
+: "${LOAD_CLOSED:=32}"
+: "${LOAD_DURATION:=10s}"
+: "${LOAD_OUT:=$LOAD_STATE/results.md}"
+
+mkdir -p "$LOAD_STATE/bin"
+go build -o "$LOAD_STATE/bin/pvara" ./cmd/pvara
+go build -o "$LOAD_STATE/bin/pvara-load" ./cmd/pvara-load
+DB_URL="$LOAD_PG/$LOAD_DB?sslmode=disable"
+
+# The server's secrets: made once, kept with the seeded data (the seed
+# encrypts CNICs with the field keys).
+if [[ ! -f $LOAD_STATE/keys.env || $LOAD_RESEED == 1 ]]; then
+	{
+		echo "PVARA_CRYPTO_FIELD_KEYS=load1:$(head -c 32 /dev/urandom | base64 -w0)"
+		echo "PVARA_CRYPTO_BLIND_INDEX_KEY=$(head -c 32 /dev/urandom | base64 -w0)"
+		echo "PVARA_HTTP_CURSOR_SECRET=$(head -c 32 /dev/urandom | base64 -w0)"
+		echo "PVARA_AUTH_SIGNING_KEYS=load1:$(head -c 32 /dev/urandom | base64 -w0)"
+	} >"$LOAD_STATE/keys.env"
+fi
+set -a
+# shellcheck disable=SC1091
+source "$LOAD_STATE/keys.env"
+set +a
+
+if [[ $LOAD_RESEED == 1 ]]; then
+	psql "$LOAD_PG/postgres" -qc "DROP DATABASE IF EXISTS $LOAD_DB WITH (FORCE)" -c "CREATE DATABASE $LOAD_DB"
+	PVARA_DATABASE_URL=$DB_URL "$LOAD_STATE/bin/pvara" migrate up
+	"$LOAD_STATE/bin/pvara-load" seed -db "$DB_URL" -jobs "$LOAD_JOBS" -open "$LOAD_OPEN" -orgs "$LOAD_ORGS" \
+		-candidates "$LOAD_CANDIDATES" -reserve "$LOAD_RESERVE" -applications "$LOAD_APPLICATIONS"
+	psql "$DB_URL" -qc "VACUUM ANALYZE"
+fi
+
+# The server: rate limits raised far above the offered load (the limiter
+# still runs, one Redis round trip per request, as in production), logs at
+# warn, synchronous_commit as configured on the server (on by default).
+PVARA_DATABASE_URL=$DB_URL PVARA_REDIS_URL=$LOAD_REDIS PVARA_LOG_LEVEL=warn PVARA_LOG_FORMAT=json \
+	PVARA_HTTP_ADDR=127.0.0.1:$LOAD_PORT PVARA_ADMIN_ADDR=127.0.0.1:$LOAD_ADMIN_PORT \
+	PVARA_RATELIMIT_REQUESTS=10000000 PVARA_RATELIMIT_AUTH_REQUESTS=10000000 \
+	"$LOAD_STATE/bin/pvara" serve >"$LOAD_STATE/serve.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+	curl -fs "http://127.0.0.1:$LOAD_ADMIN_PORT/readyz" >/dev/null && break
+	sleep 0.2
+done
+curl -fs "http://127.0.0.1:$LOAD_ADMIN_PORT/readyz" >/dev/null || { cat "$LOAD_STATE/serve.log"; exit 1; }
+
+echo "commit $(git rev-parse --short HEAD), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$LOAD_OUT"
+"$LOAD_STATE/bin/pvara-load" run -target "http://127.0.0.1:$LOAD_PORT" -orgs "$LOAD_ORGS" -reserve "$LOAD_RESERVE" \
+	-scenarios "$LOAD_SCENARIOS" -rates "$LOAD_RATES" -closed "$LOAD_CLOSED" -duration "$LOAD_DURATION" \
+	-markdown "$LOAD_OUT"
