@@ -74,7 +74,7 @@ var recencyQueries = []string{
 
 // textQueries are the text searches (name, skill, résumé word) of
 // search_text, in relevance order.
-var textQueries = []string{"q=ahmed", "q=python", "q=procurement", "q=khan+accounting", "q=mulazmat", "q=fatima", "q=data+entry", "q=linux"}
+var textQueries = []string{"q=ahmed", "q=python", "q=procurement", "q=khan+accounting", "q=zainab", "q=fatima", "q=data+entry", "q=linux"}
 
 type harness struct {
 	target      string
