@@ -179,7 +179,11 @@ func newIDAt(t time.Time) (uuid.UUID, error) {
 	var ts [8]byte
 	binary.BigEndian.PutUint64(ts[:], ms)
 	copy(id[0:6], ts[2:8])
-	id[6] = (id[6] & 0x0f) | 0x70 // version 7
+	// rand_a holds the sub-millisecond fraction (RFC 9562, method 3), so
+	// ids made in one millisecond still sort in time order.
+	frac := uint16((t.UnixNano() % int64(time.Millisecond)) * 4096 / int64(time.Millisecond))
+	id[6] = 0x70 | byte(frac>>8) // version 7
+	id[7] = byte(frac)
 	id[8] = (id[8] & 0x3f) | 0x80 // RFC 9562 variant
 	return id, nil
 }
