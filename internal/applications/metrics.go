@@ -38,7 +38,7 @@ func (s *Search) JobMetrics(ctx context.Context, p authz.Principal, id uuid.UUID
 	}
 	out := JobMetrics{JobID: id, ByStatus: make(map[string]StatusMetrics, len(Statuses))}
 	for _, st := range Statuses {
-		out.ByStatus[st] = StatusMetrics{}
+		out.ByStatus[string(st)] = StatusMetrics{}
 	}
 	err := postgres.ScopedTx(ctx, s.db, p.Scope(), func(tx pgx.Tx) error {
 		q := db.New(tx)

@@ -74,9 +74,6 @@ const (
 	SortRelevance   = "relevance"    // best text match first (the default with q)
 )
 
-// Statuses are the statuses an application may have.
-var Statuses = []string{"submitted", "under_review", "shortlisted", "interview", "offered", "hired", "rejected", "withdrawn"}
-
 // SearchQuery is a staff search. Nil or empty fields do not filter.
 type SearchQuery struct {
 	JobID              *uuid.UUID
@@ -144,7 +141,7 @@ func (q *SearchQuery) validate() error {
 	}
 	v.Check(q.Sort == SortSubmittedAt || q.Sort == SortScore || q.Sort == SortRelevance, "query.sort", "must be submitted_at, score or relevance")
 	v.Check(q.Sort != SortRelevance || q.Q != "", "query.sort", "relevance needs q")
-	v.Check(q.Status == "" || contains(Statuses, q.Status), "query.status", "must be one of "+strings.Join(Statuses, ", "))
+	v.Check(q.Status == "" || Status(q.Status).Valid(), "query.status", "must be submitted, under_review, shortlisted, interview, offered, hired, rejected or withdrawn")
 	v.Check(q.Province == "" || vocab.Province(q.Province).Valid(), "query.province", "must be a province code (punjab, sindh, kpk, balochistan, islamabad, gb, ajk)")
 	v.Check(q.MinScore == nil || (*q.MinScore >= 0 && *q.MinScore <= 100), "query.min_score", "must be between 0 and 100")
 	v.Check(q.MaxScore == nil || (*q.MaxScore >= 0 && *q.MaxScore <= 100), "query.max_score", "must be between 0 and 100")
@@ -157,15 +154,6 @@ func (q *SearchQuery) validate() error {
 	}
 	v.Check(q.Limit <= 100, "query.limit", "must be at most 100")
 	return v.Err()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func nonEmpty(s string) *string {

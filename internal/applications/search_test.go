@@ -208,7 +208,7 @@ func TestSearchFiltersSortsAndPages(t *testing.T) {
 	var all []*fixture
 	for i := range 90 {
 		f := &fixture{Org: e.orgA, Job: jobA1, Name: names[rng.IntN(len(names))], Province: provinces[rng.IntN(3)],
-			Status: applications.Statuses[rng.IntN(len(applications.Statuses))],
+			Status: string(applications.Statuses[rng.IntN(len(applications.Statuses))]),
 			At:     now.Add(-time.Duration(1+rng.IntN(20*24*60)) * time.Minute), Resume: "worked in accounts",
 			Skills: []string{[]string{"python", "auditing", "driving"}[rng.IntN(3)]}}
 		if i%2 == 1 {

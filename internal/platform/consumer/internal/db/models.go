@@ -33,7 +33,7 @@ type ApplicationsApplication struct {
 	Profile          json.RawMessage
 	PhoneEnc         []byte
 	Search           interface{}
-	AiScore          pgtype.Numeric
+	AiScore          *float64
 	Eligible         *bool
 	ModelVersion     *string
 	ScoredAt         *time.Time
