@@ -14,7 +14,10 @@
 #   LOAD_JOBS=5000 LOAD_OPEN=200 LOAD_CANDIDATES=5000 LOAD_APPLICATIONS=20000 \
 #     LOAD_DURATION=3s make bench-load
 # LOAD_RESEED=0 reuses the database seeded by the previous run (its keys are
-# kept in $LOAD_STATE). Run on a quiet machine; the generator shares it.
+# kept in $LOAD_STATE). LOAD_PGBENCH=1 (the default) also runs pgbench with
+# the submission transaction's SQL (scripts/pgbench/submit.sql), closed loop
+# with $LOAD_PGBENCH_CLIENTS clients, for the comparison with the submit
+# scenario. Run on a quiet machine; the generator shares it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +40,8 @@ cd "$(dirname "$0")/.."
 : "${LOAD_CLOSED:=32}"
 : "${LOAD_DURATION:=10s}"
 : "${LOAD_OUT:=$LOAD_STATE/results.md}"
+: "${LOAD_PGBENCH:=1}"
+: "${LOAD_PGBENCH_CLIENTS:=32}"
 
 mkdir -p "$LOAD_STATE/bin"
 go build -o "$LOAD_STATE/bin/pvara" ./cmd/pvara
@@ -85,3 +90,28 @@ echo "commit $(git rev-parse --short HEAD), $(nproc) CPUs, load average $(cut -d
 "$LOAD_STATE/bin/pvara-load" run -target "http://127.0.0.1:$LOAD_PORT" -orgs "$LOAD_ORGS" -reserve "$LOAD_RESERVE" \
 	-scenarios "$LOAD_SCENARIOS" -rates "$LOAD_RATES" -closed "$LOAD_CLOSED" -duration "$LOAD_DURATION" \
 	-markdown "$LOAD_OUT"
+
+if [[ $LOAD_PGBENCH == 1 ]]; then
+	# Lookup tables for the script: the reserved candidates (they have
+	# profiles) and the open jobs, numbered from 1.
+	psql "$DB_URL" -q <<SQL
+CREATE SCHEMA IF NOT EXISTS loadbench;
+DROP TABLE IF EXISTS loadbench.cands, loadbench.jobs;
+CREATE TABLE loadbench.cands AS
+    SELECT row_number() OVER (ORDER BY email)::int AS n, id FROM auth.users
+    WHERE role = 'candidate' AND email < 'cand' || lpad('$LOAD_RESERVE', 7, '0') || '@load.pvara.test';
+CREATE TABLE loadbench.jobs AS
+    SELECT row_number() OVER (ORDER BY id)::int AS n, id, org_id FROM jobs.jobs
+    WHERE status = 'published' AND opens_at <= now() AND closes_at > now();
+ALTER TABLE loadbench.cands ADD PRIMARY KEY (n);
+ALTER TABLE loadbench.jobs ADD PRIMARY KEY (n);
+GRANT USAGE ON SCHEMA loadbench TO pvara_app;
+GRANT SELECT ON ALL TABLES IN SCHEMA loadbench TO pvara_app;
+SQL
+	NC=$(psql "$DB_URL" -Atc "SELECT count(*) FROM loadbench.cands")
+	NJ=$(psql "$DB_URL" -Atc "SELECT count(*) FROM loadbench.jobs")
+	echo "pgbench: the submission transaction, closed loop, $LOAD_PGBENCH_CLIENTS clients, ${LOAD_DURATION}" | tee -a "$LOAD_OUT"
+	PGOPTIONS="-c role=pvara_app" pgbench -n -M prepared -c "$LOAD_PGBENCH_CLIENTS" -j 2 -T "${LOAD_DURATION%s}" \
+		-D ncands="$NC" -D njobs="$NJ" -f scripts/pgbench/submit.sql "$DB_URL" 2>&1 |
+		grep -E "^(number of transactions|latency|tps|number of failed)" | tee -a "$LOAD_OUT"
+fi

@@ -238,6 +238,7 @@ func makeCandidate(i int, now time.Time, seed uint64) candidate {
 	c.education, _ = json.Marshal(edu)
 	c.experience, _ = json.Marshal(exp)
 	c.profileJSON, _ = json.Marshal(map[string]any{
+		"version": 1, "updated_at": now.AddDate(-1, 0, 0).Format(time.RFC3339),
 		"date_of_birth": c.dob.Format("2006-01-02"), "gender": c.gender, "domicile_province": c.province,
 		"domicile_district": c.district, "education": json.RawMessage(c.education),
 		"experience": json.RawMessage(c.experience), "skills": c.skills, "resume_text": c.resume,
