@@ -200,21 +200,7 @@ func (s *Search) Search(ctx context.Context, p authz.Principal, q SearchQuery) (
 	}
 	var items []SearchItem
 	var last searchCursor
-	err := postgres.ScopedTx(ctx, s.db, p.Scope().WithCustomPlans(), func(tx pgx.Tx) error {
-		if q.Q == "" {
-			// The row-level-security policy's current_setting()
-			// comparisons look very selective to the planner (0.5 % each):
-			// it then expects a few dozen rows, and bitmap-scans and sorts
-			// every application of the organisation (87 ms for the large
-			// one) rather than walk the index that is already in the
-			// requested order and stop after one page (0.7 ms). Without a
-			// text query an index gives every order this search offers,
-			// so sorting is ruled out for the transaction. With q, the GIN
-			// index and a sort of the matches is the right plan.
-			if _, err := tx.Exec(ctx, "SELECT set_config('enable_sort', 'off', true)"); err != nil {
-				return err
-			}
-		}
+	err := postgres.ScopedTx(ctx, s.db, searchScope(p, q), func(tx pgx.Tx) error {
 		qs := db.New(tx)
 		switch q.Sort {
 		case SortSubmittedAt:
@@ -290,6 +276,43 @@ func (s *Search) Search(ctx context.Context, p authz.Principal, q SearchQuery) (
 		return nil, nil, err
 	}
 	return items, &next, nil
+}
+
+// searchScope is the caller's scope plus the planner settings of the
+// search (docs/applications-search.md has the measurements behind them):
+//
+//   - plan_cache_mode. pgx prepares the statement once per connection, so
+//     PostgreSQL may plan it generically, for any parameter values. With a
+//     job, a submission window or a text query, a generic plan cannot use
+//     the index or prune the partitions those values call for, and walks
+//     the whole organisation (0.8 s for the large one, against 0.2 ms with
+//     a custom plan): those searches are planned for their values. The
+//     others (status, province, score range, or none) get the same plan
+//     either way, an ordered index walk, and a custom plan would only add
+//     1–2 ms of planning over ten partitions to every request: they use
+//     the cached generic plan.
+//   - enable_sort off without q. The row-level-security policy's
+//     current_setting() comparisons look very selective to the planner,
+//     which then expects a few dozen rows and may bitmap-scan and sort a
+//     whole organisation rather than walk the index that is already in
+//     the requested order and stop after one page. Without a text query an
+//     index provides every order this search offers. With q, the GIN index
+//     and a sort of the matches is often the right plan: the planner
+//     chooses.
+//   - jit off: a walk that may read many rows has a high estimated cost,
+//     which triggers JIT compilation (≈75 ms) for a query that then reads
+//     one page.
+func searchScope(p authz.Principal, q SearchQuery) postgres.Scope {
+	sc := p.Scope()
+	mode := "force_generic_plan"
+	if q.JobID != nil || q.SubmittedAfter != nil || q.SubmittedBefore != nil || q.Q != "" {
+		mode = "force_custom_plan"
+	}
+	sc.Settings = []postgres.Setting{{Name: "plan_cache_mode", Value: mode}, {Name: "jit", Value: "off"}}
+	if q.Q == "" {
+		sc.Settings = append(sc.Settings, postgres.Setting{Name: "enable_sort", Value: "off"})
+	}
+	return sc
 }
 
 func searchItem(r db.ApplicationSearchRecentRow) SearchItem {

@@ -39,7 +39,13 @@ type Scope struct {
 	// right partial or GIN index (see TRAPS.md). It rides on the same
 	// round trip as the scope.
 	ForceCustomPlan bool
+	// Settings are further transaction-local settings applied in the same
+	// round trip, such as planner switches for one query.
+	Settings []Setting
 }
+
+// Setting is one configuration parameter and its value.
+type Setting struct{ Name, Value string }
 
 // WithCustomPlans returns s with ForceCustomPlan set.
 func (s Scope) WithCustomPlans() Scope {
@@ -78,7 +84,12 @@ func (s Scope) Apply(ctx context.Context, tx pgx.Tx) error {
 	if s.ForceCustomPlan {
 		sql += ", set_config('plan_cache_mode', 'force_custom_plan', true)"
 	}
-	_, err := tx.Exec(ctx, sql, string(s.Kind), idOrEmpty(s.OrgID), idOrEmpty(s.UserID))
+	args := []any{string(s.Kind), idOrEmpty(s.OrgID), idOrEmpty(s.UserID)}
+	for _, st := range s.Settings {
+		sql += fmt.Sprintf(", set_config($%d, $%d, true)", len(args)+1, len(args)+2)
+		args = append(args, st.Name, st.Value)
+	}
+	_, err := tx.Exec(ctx, sql, args...)
 	if err != nil {
 		return Translate(fmt.Errorf("set scope: %w", err))
 	}
