@@ -5,10 +5,11 @@
 #   1. a fresh database $LOAD_DB on the local PostgreSQL, migrated;
 #   2. the data set (pvara-load seed: 200,000 jobs, 200,000 candidates,
 #      1,000,000 applications, half in one organisation);
-#   3. `pvara serve` on $LOAD_PORT against it (its own process);
-#   4. pvara-load run: every scenario open loop at its target rate, then
-#      closed loop with $LOAD_CLOSED workers; the table is printed and
-#      appended to $LOAD_OUT.
+#   3. for each scenario, a fresh `pvara serve` on $LOAD_PORT against it
+#      (its own process) and pvara-load run: open loop at the scenario's
+#      target rate, then closed loop with $LOAD_CLOSED workers; each table
+#      is printed and appended to $LOAD_OUT;
+#   4. pgbench with the submission transaction's SQL (LOAD_PGBENCH=1).
 #
 # Every size and rate is an environment variable, so a smoke run is quick:
 #   LOAD_JOBS=5000 LOAD_OPEN=200 LOAD_CANDIDATES=5000 LOAD_APPLICATIONS=20000 \
@@ -73,23 +74,38 @@ fi
 
 # The server: rate limits raised far above the offered load (the limiter
 # still runs, one Redis round trip per request, as in production), logs at
-# warn, synchronous_commit as configured on the server (on by default).
-PVARA_DATABASE_URL=$DB_URL PVARA_REDIS_URL=$LOAD_REDIS PVARA_LOG_LEVEL=warn PVARA_LOG_FORMAT=json \
-	PVARA_HTTP_ADDR=127.0.0.1:$LOAD_PORT PVARA_ADMIN_ADDR=127.0.0.1:$LOAD_ADMIN_PORT \
-	PVARA_RATELIMIT_REQUESTS=10000000 PVARA_RATELIMIT_AUTH_REQUESTS=10000000 \
-	"$LOAD_STATE/bin/pvara" serve >"$LOAD_STATE/serve.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-	curl -fs "http://127.0.0.1:$LOAD_ADMIN_PORT/readyz" >/dev/null && break
-	sleep 0.2
-done
-curl -fs "http://127.0.0.1:$LOAD_ADMIN_PORT/readyz" >/dev/null || { cat "$LOAD_STATE/serve.log"; exit 1; }
+# warn, synchronous_commit as configured on the server (on by default). A
+# fresh server per scenario: an overloaded run leaves queues and sockets
+# behind that would weigh on the next one.
+SERVER=
+start_server() {
+	PVARA_DATABASE_URL=$DB_URL PVARA_REDIS_URL=$LOAD_REDIS PVARA_LOG_LEVEL=warn PVARA_LOG_FORMAT=json \
+		PVARA_HTTP_ADDR=127.0.0.1:$LOAD_PORT PVARA_ADMIN_ADDR=127.0.0.1:$LOAD_ADMIN_PORT \
+		PVARA_RATELIMIT_REQUESTS=10000000 PVARA_RATELIMIT_AUTH_REQUESTS=10000000 \
+		"$LOAD_STATE/bin/pvara" serve >>"$LOAD_STATE/serve.log" 2>&1 &
+	SERVER=$!
+	for _ in $(seq 1 100); do
+		curl -fs "http://127.0.0.1:$LOAD_ADMIN_PORT/readyz" >/dev/null && return 0
+		sleep 0.2
+	done
+	tail -20 "$LOAD_STATE/serve.log"
+	return 1
+}
+stop_server() {
+	[[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
+	SERVER=
+}
+trap stop_server EXIT
 
 echo "commit $(git rev-parse --short HEAD), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$LOAD_OUT"
-"$LOAD_STATE/bin/pvara-load" run -target "http://127.0.0.1:$LOAD_PORT" -orgs "$LOAD_ORGS" -reserve "$LOAD_RESERVE" \
-	-scenarios "$LOAD_SCENARIOS" -rates "$LOAD_RATES" -closed "$LOAD_CLOSED" -duration "$LOAD_DURATION" \
-	-markdown "$LOAD_OUT"
+for scenario in ${LOAD_SCENARIOS//,/ }; do
+	start_server
+	echo "load average $(cut -d' ' -f1-3 /proc/loadavg) before $scenario" | tee -a "$LOAD_OUT"
+	"$LOAD_STATE/bin/pvara-load" run -target "http://127.0.0.1:$LOAD_PORT" -orgs "$LOAD_ORGS" -reserve "$LOAD_RESERVE" \
+		-scenarios "$scenario" -rates "$LOAD_RATES" -closed "$LOAD_CLOSED" -duration "$LOAD_DURATION" \
+		-markdown "$LOAD_OUT"
+	stop_server
+done
 
 if [[ $LOAD_PGBENCH == 1 ]]; then
 	# Lookup tables for the script: the reserved candidates (they have
