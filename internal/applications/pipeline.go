@@ -33,9 +33,25 @@ func readScope(p authz.Principal) (postgres.Scope, bool) {
 	return postgres.Scope{}, false
 }
 
+// visibleTo is the explicit half of the isolation (row-level security is
+// the other): staff see their organisation's applications, a candidate
+// their own, the system (p nil) all.
+func visibleTo(p *authz.Principal, a Application) bool {
+	switch {
+	case p == nil:
+		return true
+	case p.IsStaff():
+		return a.OrgID == p.OrgID
+	case p.Role == authz.RoleCandidate:
+		return a.CandidateID == p.UserID
+	}
+	return false
+}
+
 // getTx reads one application by id, naming its partition; ErrNotFound
-// when the id is not a UUIDv7 or the row is not visible in tx's scope.
-func getTx(ctx context.Context, q *db.Queries, id uuid.UUID, forUpdate bool) (Application, error) {
+// when the id is not a UUIDv7, or the row is not visible in tx's scope or
+// not p's to see (p nil: the system).
+func getTx(ctx context.Context, q *db.Queries, p *authz.Principal, id uuid.UUID, forUpdate bool) (Application, error) {
 	at, ok := idTime(id)
 	if !ok {
 		return Application{}, ErrNotFound
@@ -52,7 +68,14 @@ func getTx(ctx context.Context, q *db.Queries, id uuid.UUID, forUpdate bool) (Ap
 	if err != nil {
 		return Application{}, translate(err)
 	}
-	return toApplication(row)
+	a, err := toApplication(row)
+	if err != nil {
+		return Application{}, err
+	}
+	if !visibleTo(p, a) {
+		return Application{}, ErrNotFound
+	}
+	return a, nil
 }
 
 // Get returns an application to its candidate or to staff of the job's
@@ -66,7 +89,7 @@ func (s *Service) Get(ctx context.Context, p authz.Principal, id uuid.UUID) (App
 	var a Application
 	err := postgres.ScopedTx(ctx, s.db, scope, func(tx pgx.Tx) error {
 		var err error
-		a, err = getTx(ctx, db.New(tx), id, false)
+		a, err = getTx(ctx, db.New(tx), &p, id, false)
 		return err
 	})
 	return a, err
@@ -111,7 +134,7 @@ func (s *Service) History(ctx context.Context, p authz.Principal, id uuid.UUID) 
 	var out []HistoryEntry
 	err := postgres.ScopedTx(ctx, s.db, scope, func(tx pgx.Tx) error {
 		q := db.New(tx)
-		if _, err := getTx(ctx, q, id, false); err != nil {
+		if _, err := getTx(ctx, q, &p, id, false); err != nil {
 			return err
 		}
 		rows, err := q.HistoryList(ctx, id)
@@ -189,7 +212,7 @@ func (s *Service) change(ctx context.Context, p authz.Principal, scope postgres.
 				return err
 			}
 		}
-		cur, err := getTx(ctx, q, id, true)
+		cur, err := getTx(ctx, q, &p, id, true)
 		if err != nil {
 			return err
 		}

@@ -133,8 +133,9 @@ type snapshot struct {
 type Submission struct {
 	Application Application
 	Replayed    bool
-	// Status and Body are the HTTP answer (201 and the application body,
-	// or the stored ones on a replay).
+	// Status is the HTTP status (201, 200, or the stored one on a replay);
+	// Body is the stored answer's body on a replay (and, on a fresh write
+	// with a key, the answer that was stored).
 	Status int
 	Body   json.RawMessage
 }
@@ -305,9 +306,11 @@ func (s *Service) submitOnce(ctx context.Context, p authz.Principal, job JobView
 		CoverLetter: in.CoverLetter, CandidateName: cand.FullName, CNICMasked: cand.CNICMasked, Profile: profile,
 		UpdatedAt: createdAt,
 	}
-	body, err := json.Marshal(applicationBody(a))
-	if err != nil {
-		return Submission{}, err
+	var body []byte // the stored answer, only needed with a key
+	if idem.Key != "" {
+		if body, err = json.Marshal(applicationBody(a)); err != nil {
+			return Submission{}, err
+		}
 	}
 
 	var b2 pgx.Batch
