@@ -16,9 +16,9 @@
 #     LOAD_DURATION=3s make bench-load
 # LOAD_RESEED=0 reuses the database seeded by the previous run (its keys are
 # kept in $LOAD_STATE). LOAD_PGBENCH=1 (the default) also runs pgbench with
-# the submission transaction's SQL (scripts/pgbench/submit.sql), closed loop
-# with $LOAD_PGBENCH_CLIENTS clients, for the comparison with the submit
-# scenario. Run on a quiet machine; the generator shares it.
+# the submission's SQL (scripts/pgbench/submit.sql), closed loop with
+# $LOAD_PGBENCH_CLIENTS clients, for the comparison with the submit
+# scenario. LOAD_DURATION is in seconds ("10s"). Run on a quiet machine; the generator shares it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -108,26 +108,11 @@ for scenario in ${LOAD_SCENARIOS//,/ }; do
 done
 
 if [[ $LOAD_PGBENCH == 1 ]]; then
-	# Lookup tables for the script: the reserved candidates (they have
-	# profiles) and the open jobs, numbered from 1.
-	psql "$DB_URL" -q <<SQL
-CREATE SCHEMA IF NOT EXISTS loadbench;
-DROP TABLE IF EXISTS loadbench.cands, loadbench.jobs;
-CREATE TABLE loadbench.cands AS
-    SELECT row_number() OVER (ORDER BY email)::int AS n, id FROM auth.users
-    WHERE role = 'candidate' AND email < 'cand' || lpad('$LOAD_RESERVE', 7, '0') || '@load.pvara.test';
-CREATE TABLE loadbench.jobs AS
-    SELECT row_number() OVER (ORDER BY id)::int AS n, id, org_id FROM jobs.jobs
-    WHERE status = 'published' AND opens_at <= now() AND closes_at > now();
-ALTER TABLE loadbench.cands ADD PRIMARY KEY (n);
-ALTER TABLE loadbench.jobs ADD PRIMARY KEY (n);
-GRANT USAGE ON SCHEMA loadbench TO pvara_app;
-GRANT SELECT ON ALL TABLES IN SCHEMA loadbench TO pvara_app;
-SQL
-	NC=$(psql "$DB_URL" -Atc "SELECT count(*) FROM loadbench.cands")
-	NJ=$(psql "$DB_URL" -Atc "SELECT count(*) FROM loadbench.jobs")
-	echo "pgbench: the submission transaction, closed loop, $LOAD_PGBENCH_CLIENTS clients, ${LOAD_DURATION}" | tee -a "$LOAD_OUT"
-	PGOPTIONS="-c role=pvara_app" pgbench -n -M prepared -c "$LOAD_PGBENCH_CLIENTS" -j 2 -T "${LOAD_DURATION%s}" \
-		-D ncands="$NC" -D njobs="$NJ" -f scripts/pgbench/submit.sql "$DB_URL" 2>&1 |
+	# scripts/pgbench/submit.sql is the submission's SQL round trip for round
+	# trip (the job and candidate reads, then the transaction's two
+	# pipelines); submit_setup.sql adds its 10,000 candidates and its job.
+	psql "$DB_URL" -q -f scripts/pgbench/submit_setup.sql
+	echo "pgbench: the submission's SQL, closed loop, $LOAD_PGBENCH_CLIENTS clients, ${LOAD_DURATION}, load average $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$LOAD_OUT"
+	pgbench -n -M prepared -c "$LOAD_PGBENCH_CLIENTS" -j 2 -T "${LOAD_DURATION%s}" -f scripts/pgbench/submit.sql "$DB_URL" 2>&1 |
 		grep -E "^(number of transactions|latency|tps|number of failed)" | tee -a "$LOAD_OUT"
 fi
