@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # explain-search.sh DB_URL: EXPLAIN ANALYZE of staff search on a database
-# seeded by pvara-load (docs/applications-search.md, "Plan settings"), as
+# seeded by pvara-load (docs/applications.md, "Plan settings"), as
 # pvara_app in the scope of the large organisation (load-large) and of a
 # small one (load-org-001). The statement is the one sqlc generated
 # (ApplicationSearchRecent / Relevance), prepared as pgx prepares it; each

@@ -166,10 +166,8 @@ func nonEmpty(s string) *string {
 // Search returns one page of the caller's organisation's applications and
 // the cursor of the next page (nil on the last).
 //
-// It runs with plan_cache_mode = force_custom_plan: pgx prepares the
-// statement, and after five runs PostgreSQL may switch to a generic plan,
-// which cannot fold away the absent filters nor choose the index for the
-// values at hand (docs/applications.md has the measurements).
+// The planner settings it runs with (generic or custom plan by the shape of
+// the query, no sort without q, no JIT) are explained at searchScope.
 func (s *Search) Search(ctx context.Context, p authz.Principal, q SearchQuery) ([]SearchItem, *string, error) {
 	if !p.Has(SearchRoles...) || p.OrgID == uuid.Nil {
 		return nil, nil, apperr.ErrForbidden
@@ -279,7 +277,7 @@ func (s *Search) Search(ctx context.Context, p authz.Principal, q SearchQuery) (
 }
 
 // searchScope is the caller's scope plus the planner settings of the
-// search (docs/applications-search.md has the measurements behind them):
+// search (docs/applications.md, "Plan settings", has the measurements):
 //
 //   - plan_cache_mode. pgx prepares the statement once per connection, so
 //     PostgreSQL may plan it generically, for any parameter values. With a

@@ -418,7 +418,7 @@ func Defaults() Config {
 			RegisterIPWindow:       time.Hour,
 		},
 		Jobs:  Jobs{CacheTTL: 5 * time.Minute, LocalCacheTTL: 500 * time.Millisecond, CloseEvery: time.Minute},
-		Apps:  Apps{MetricsRefreshInterval: time.Minute},
+		Apps:  Apps{MetricsRefreshInterval: 5 * time.Minute},
 		Audit: Audit{SealInterval: 250 * time.Millisecond, SealBatch: 1000},
 		RateLimit: RateLimit{
 			Enabled:      true,
