@@ -43,6 +43,7 @@ for org in "large:$LARGE" "small:$SMALL"; do
 			[[ $mode == force_generic_plan && -n $nosort ]] && continue
 			run "$name: newest first" "$id" $mode "$nosort" recent "'$id', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 26"
 			run "$name: status=submitted, newest first" "$id" $mode "$nosort" recent "'$id', NULL, 'submitted', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 26"
+			run "$name: status=under_review, province=punjab, newest first" "$id" $mode "$nosort" recent "'$id', NULL, 'under_review', NULL, NULL, 'punjab', NULL, NULL, NULL, NULL, NULL, 26"
 			run "$name: province=sindh, min_score=60, newest first" "$id" $mode "$nosort" recent "'$id', NULL, NULL, 6000, NULL, 'sindh', NULL, NULL, NULL, NULL, NULL, 26"
 			run "$name: last 7 days, newest first" "$id" $mode "$nosort" recent "'$id', NULL, NULL, NULL, NULL, NULL, now() - interval '7 days', NULL, NULL, NULL, NULL, 26"
 			run "$name: before 4 months ago, newest first" "$id" $mode "$nosort" recent "'$id', NULL, NULL, NULL, NULL, NULL, NULL, now() - interval '4 months', NULL, NULL, NULL, 26"

@@ -16,6 +16,10 @@ ALTER TABLE applications.applications
 -- Newest first inside an organisation (the default listing and every
 -- filter that the walk checks on the way: status, province, score range).
 CREATE INDEX applications_org_recent_idx ON applications.applications (org_id, created_at DESC, id DESC);
+-- One status, newest first (?status=, the commonest filter): a walk of the
+-- organisation's index would step over every application in other
+-- statuses first, e.g. a deadline's worth of fresh submissions.
+CREATE INDEX applications_org_status_idx ON applications.applications (org_id, status, created_at DESC, id DESC);
 -- One job's applications, newest first (?job_id=, the CSV export, the
 -- metrics of a job).
 CREATE INDEX applications_org_job_idx ON applications.applications (org_id, job_id, created_at DESC, id DESC);
@@ -122,5 +126,6 @@ DROP MATERIALIZED VIEW IF EXISTS applications.application_metrics;
 DROP INDEX IF EXISTS applications.applications_org_search_idx;
 DROP INDEX IF EXISTS applications.applications_org_score_idx;
 DROP INDEX IF EXISTS applications.applications_org_job_idx;
+DROP INDEX IF EXISTS applications.applications_org_status_idx;
 DROP INDEX IF EXISTS applications.applications_org_recent_idx;
 ALTER TABLE applications.applications DROP COLUMN IF EXISTS score_key;
