@@ -14,8 +14,8 @@ import (
 //     directly after a one-letter token stay in it so "C++", "C#" and "F#"
 //     survive as "c++", "c#" and "f#". Everything else separates tokens.
 //   - Stop words of English and of romanised Urdu ("aur", "ka", "ki",
-//     "mein", "hai", ...) are dropped, as are one-character tokens other
-//     than "c" and "r" (programming languages).
+//     "mein", "hai", ...) are dropped, as are one-letter tokens other than
+//     "c" and "r" (programming languages); single digits are kept.
 //   - English plurals are reduced by a light rule that cannot touch
 //     romanised Urdu forms: "-ies" → "-y", "-sses" → "-ss", and a final
 //     "-s" is dropped when the word has more than three letters and the
@@ -47,7 +47,8 @@ var stopWords = func() map[string]struct{} {
 		"na", "ho", "hona", "hota", "hoti", "hotay", "kar", "karna", "karta", "karti", "kartay", "kiya",
 		"ek", "jo", "jis", "tak", "sath", "saath", "apna", "apni", "apne", "hum", "ham", "mera", "meri",
 		"mere", "aap", "ap", "wala", "wali", "walay", "kuch", "sab", "ya", "agar", "lekin", "magar", "phir",
-		"gaya", "gayi", "raha", "rahi", "rahe",
+		"gaya", "gayi", "raha", "rahi", "rahe", "maine", "mainay", "mujhe", "mujhay", "hamne", "usne", "unhon",
+		"unhone", "unhonay", "kiye", "kiyay",
 	}
 	m := make(map[string]struct{}, len(words))
 	for _, w := range words {
@@ -61,8 +62,12 @@ func isStop(tok []byte) bool {
 	if _, ok := stopWords[string(tok)]; ok {
 		return true
 	}
+	if len(tok) == 1 {
+		return tok[0] >= 'a' && tok[0] <= 'z' && tok[0] != 'c' && tok[0] != 'r'
+	}
 	if utf8.RuneCount(tok) == 1 {
-		return tok[0] != 'c' && tok[0] != 'r'
+		r, _ := utf8.DecodeRune(tok)
+		return unicode.IsLetter(r)
 	}
 	return false
 }
