@@ -28,7 +28,7 @@ const tokenizerVersion = "tok1"
 
 // stopWords are English function words and romanised Urdu function words
 // (several spellings each). Content words are never in the list.
-var stopWords = func() map[string]struct{} {
+var stopWords, stopShape = func() (map[string]struct{}, *[maxStopLen + 1][256]bool) {
 	words := []string{
 		// English
 		"a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at",
@@ -51,16 +51,25 @@ var stopWords = func() map[string]struct{} {
 		"unhone", "unhonay", "kiye", "kiyay",
 	}
 	m := make(map[string]struct{}, len(words))
+	shape := new([maxStopLen + 1][256]bool)
 	for _, w := range words {
 		m[w] = struct{}{}
+		shape[len(w)][w[0]] = true
 	}
-	return m
+	return m, shape
 }()
+
+// maxStopLen is the length of the longest stop word; stopShape[n][b] says
+// whether a stop word of n bytes starts with b (a cheap test before the
+// map lookup).
+const maxStopLen = 7
 
 // isStop reports whether tok is dropped.
 func isStop(tok []byte) bool {
-	if _, ok := stopWords[string(tok)]; ok {
-		return true
+	if len(tok) <= maxStopLen && stopShape[len(tok)][tok[0]] {
+		if _, ok := stopWords[string(tok)]; ok {
+			return true
+		}
 	}
 	if len(tok) == 1 {
 		return tok[0] >= 'a' && tok[0] <= 'z' && tok[0] != 'c' && tok[0] != 'r'
