@@ -88,33 +88,44 @@ type skill struct {
 
 // NewScorer prepares the model for one job.
 func NewScorer(job JobInput, c *Corpus) *Scorer {
-	s := &Scorer{job: job, corpusID: c.ID(), terms: make(map[string]int32, 256)}
+	n := len(job.Title) + len(job.Department) + len(job.Description)
+	s := &Scorer{job: job, corpusID: c.ID(), terms: make(map[string]int32, 64+n/12)}
 	required := canonicalSkills(job.Criteria.RequiredSkills)
 	prefer := canonicalSkills(job.Criteria.PreferredSkills)
+	// The job's words in first-occurrence order, with their frequencies:
+	// the tokens of JobText, read part by part (the line breaks JobText
+	// puts between the parts only separate tokens).
+	words := make([]string, 0, 64+n/12)
 	var qtf []int32
-	text := JobText(job.Title, job.Department, job.Description, required, prefer)
-	tokenize(text, func(t []byte) {
+	emit := func(t []byte) {
 		if i, ok := s.terms[string(t)]; ok {
 			qtf[i]++
 			return
 		}
-		s.terms[string(t)] = int32(len(qtf))
+		w := string(t)
+		s.terms[w] = int32(len(words))
+		words = append(words, w)
 		qtf = append(qtf, 1)
-	})
-	// The weights in the words' first-occurrence order, summed in that
-	// order: float sums are then the same on every run.
-	s.weight = make([]float64, len(qtf))
-	n := c.Docs()
-	words := make([]string, len(qtf))
-	for w, i := range s.terms {
-		words[i] = w
 	}
+	tokenize(job.Title, emit)
+	tokenize(job.Department, emit)
+	tokenize(job.Description, emit)
+	for _, k := range required {
+		tokenize(k, emit)
+	}
+	for _, k := range prefer {
+		tokenize(k, emit)
+	}
+	// The weights in that order, summed in that order: float sums are
+	// then the same on every run.
+	s.weight = make([]float64, len(qtf))
+	docs := c.Docs()
 	for i, w := range words {
 		var v float64
 		if c == nil {
 			v = idf(1, 1)
 		} else {
-			v = idf(n, c.DF(w))
+			v = idf(docs, c.DF(w))
 		}
 		f := float64(qtf[i])
 		s.weight[i] = float64(v * float64(f*(bm25K3+1)/float64(f+bm25K3)))
