@@ -11,7 +11,7 @@ import (
 // ModelVersion names the rules, weights, tokeniser and synonyms below. Any
 // change to any of them that can change a Result bumps it; a stored result
 // names the version that produced it.
-const ModelVersion = "pvara-screen-1.0.0"
+const ModelVersion = "pvara-screen-1.1.0"
 
 // Component names and weights (the most points each can give; they add up
 // to 100). Weights are in hundredths of a point internally.
@@ -48,6 +48,11 @@ const (
 	bm25B     = 0.75
 	bm25K3    = 1.2
 	avgDocLen = 300
+	// copyRun: a run of this many consecutive words (stop words aside)
+	// that also occurs in the job's description is taken as copied from
+	// the advertisement; its words earn nothing (neither text relevance
+	// nor a skill mention).
+	copyRun = 6
 	// textFullAt: a weighted coverage of the job's words of this much or
 	// more earns the whole text-relevance weight; below it points are
 	// proportional.
@@ -74,10 +79,17 @@ type Scorer struct {
 	wsum     float64
 	required []skill
 	prefer   []skill
+	grams    map[gram]struct{} // every copyRun consecutive words of the description
 }
 
-// separator is put between texts in a candidate's word sequence.
-const separator = -2
+// gram is copyRun consecutive job words.
+type gram [copyRun]int32
+
+// Markers in a candidate's word sequence.
+const (
+	separator = -2 // between texts: the résumé and each experience title
+	copied    = -3 // a word of a passage copied from the job's description
+)
 
 // skill is a job skill as matched: its canonical form and its words (as
 // indexes of the job's words).
@@ -109,7 +121,17 @@ func NewScorer(job JobInput, c *Corpus) *Scorer {
 	}
 	tokenize(job.Title, emit)
 	tokenize(job.Department, emit)
-	tokenize(job.Description, emit)
+	var desc []int32
+	tokenize(job.Description, func(t []byte) {
+		emit(t)
+		desc = append(desc, s.terms[string(t)])
+	})
+	if len(desc) >= copyRun {
+		s.grams = make(map[gram]struct{}, len(desc))
+		for i := 0; i+copyRun <= len(desc); i++ {
+			s.grams[gram(desc[i:i+copyRun])] = struct{}{}
+		}
+	}
 	for _, k := range required {
 		tokenize(k, emit)
 	}
@@ -167,6 +189,8 @@ func (s *Scorer) Score(p ProfileInput) Result {
 		tokenize(e.Title, emit)
 	}
 
+	copiedWords := s.maskCopies(seq)
+
 	// The candidate's listed skills as sets of job-word indexes.
 	cand := canonicalSkills(p.Skills)
 	candWords := make([][]int32, len(cand))
@@ -182,7 +206,7 @@ func (s *Scorer) Score(p ProfileInput) Result {
 	prefPts, prefDetail := s.skillComponent(s.prefer, cand, candWords, seq, weightPreferredSkills, "preferred")
 	expPts, expDetail := s.experienceComponent(el.experienceDays)
 	eduPts, eduDetail := s.educationComponent(el.educationRank)
-	txtPts, txtDetail := s.textComponent(seq)
+	txtPts, txtDetail := s.textComponent(seq, copiedWords)
 
 	total := reqPts + prefPts + expPts + eduPts + txtPts
 	return Result{
@@ -271,6 +295,37 @@ func containsAll(set, words []int32) bool {
 	return true
 }
 
+// maskCopies replaces, in seq, every word of a run of copyRun or more
+// consecutive words that also occurs in the job's description with the
+// copied marker, and returns how many it replaced. Runs never cross a
+// separator (the job's words are all ≥ 0).
+func (s *Scorer) maskCopies(seq []int32) int {
+	if s.grams == nil {
+		return 0
+	}
+	// Find every matching window first (marking in place would break the
+	// matching of overlapping windows), then mark.
+	var marks []bool
+	for i := 0; i+copyRun <= len(seq); i++ {
+		if _, ok := s.grams[gram(seq[i:i+copyRun])]; ok {
+			if marks == nil {
+				marks = make([]bool, len(seq))
+			}
+			for j := i; j < i+copyRun; j++ {
+				marks[j] = true
+			}
+		}
+	}
+	n := 0
+	for j, m := range marks {
+		if m {
+			seq[j] = copied
+			n++
+		}
+	}
+	return n
+}
+
 // containsRun reports whether words occurs contiguously in seq.
 func containsRun(seq, words []int32) bool {
 	n := len(words)
@@ -319,9 +374,13 @@ func (s *Scorer) educationComponent(rank int) (int64, string) {
 // as a weighted coverage in [0, 1): Σ w·sat(tf) / Σ w, where w is a job
 // word's idf times its saturated frequency in the job text and sat is
 // BM25's term-frequency saturation divided by its limit (k1+1).
-func (s *Scorer) textComponent(seq []int32) (int64, string) {
+func (s *Scorer) textComponent(seq []int32, copiedWords int) (int64, string) {
+	note := ""
+	if copiedWords > 0 {
+		note = " " + plural(copiedWords, "word") + " copied from the job's description not counted."
+	}
 	if s.wsum == 0 || len(seq) == 0 {
-		return 0, "No words of the job's text found in the résumé or experience."
+		return 0, "No words of the job's text found in the résumé or experience." + note
 	}
 	tf := make([]int32, len(s.weight))
 	dl := 0 // the candidate's words (title separators are not words)
@@ -329,7 +388,7 @@ func (s *Scorer) textComponent(seq []int32) (int64, string) {
 		if i >= 0 {
 			tf[i]++
 		}
-		if i != separator {
+		if i != separator && i != copied {
 			dl++
 		}
 	}
@@ -349,7 +408,7 @@ func (s *Scorer) textComponent(seq []int32) (int64, string) {
 	frac := math.Min(1, float64(ratio/textFullAt))
 	pts := int64(math.Round(float64(frac * weightTextRelevance)))
 	return pts, strconv.Itoa(matched) + " of the job's " + strconv.Itoa(len(s.weight)) + " distinct words found; weighted coverage " +
-		strconv.FormatFloat(math.Floor(ratio*1000)/10, 'f', 1, 64) + "%."
+		strconv.FormatFloat(math.Floor(ratio*1000)/10, 'f', 1, 64) + "%." + note
 }
 
 // divRound is a·/b rounded half up, for a ≥ 0, b > 0.

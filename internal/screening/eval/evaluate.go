@@ -50,6 +50,8 @@ type Report struct {
 	BaselineList Metrics  `json:"baseline_list"`       // shortlist view for the baseline (it knows no eligibility)
 	Distinct     Metrics  `json:"distinct_keywords"`   // relevance: ranked by the number of distinct job words used
 	Random       Metrics  `json:"random"`              // relevance: a seeded random order (the floor)
+	TextOnly     Metrics  `json:"model_text_only"`     // ablation: ranked by the text-relevance component alone
+	SkillsOnly   Metrics  `json:"model_skills_only"`   // ablation: ranked by the two skill components alone
 	GradeCounts  [4]int   `json:"grade_counts"`
 }
 
@@ -79,7 +81,7 @@ func Evaluate(ds Dataset) Report {
 	corpus := screening.NewCorpus(texts)
 	rep := Report{Seed: ds.Seed, Jobs: len(ds.Jobs), ModelVersion: screening.ModelVersion, CorpusID: corpus.ID()}
 	cases := map[string]*CaseResult{}
-	var sums [6]Metrics
+	var sums [8]Metrics
 	shuffle := rand.New(rand.NewPCG(ds.Seed, 0x7a4d))
 	for _, job := range ds.Jobs {
 		scorer := screening.NewScorer(job.Input, corpus)
@@ -88,7 +90,8 @@ func Evaluate(ds Dataset) Report {
 		for i, c := range job.Candidates {
 			res := scorer.Score(c.Profile)
 			rows[i] = row{id: c.ID, grade: c.Grade, eligible: c.Eligible, modelEligible: res.Eligible,
-				score: res.Score, keywords: kw.count(c.Profile), distinct: kw.distinct(c.Profile), random: shuffle.Uint64()}
+				score: res.Score, keywords: kw.count(c.Profile), distinct: kw.distinct(c.Profile), random: shuffle.Uint64(),
+				text: res.Breakdown[4].Points, skills: res.Breakdown[0].Points + res.Breakdown[1].Points}
 			rep.Candidates++
 			rep.GradeCounts[c.Grade]++
 			if res.Eligible == c.Eligible {
@@ -139,11 +142,18 @@ func Evaluate(ds Dataset) Report {
 			return cmp.Or(cmp.Compare(b.distinct, a.distinct), cmp.Compare(a.id, b.id))
 		}, gain))
 		sums[5] = add(sums[5], measure(rows, func(a, b row) int { return cmp.Compare(a.random, b.random) }, gain))
+		sums[6] = add(sums[6], measure(rows, func(a, b row) int {
+			return cmp.Or(cmp.Compare(b.text, a.text), cmp.Compare(a.id, b.id))
+		}, gain))
+		sums[7] = add(sums[7], measure(rows, func(a, b row) int {
+			return cmp.Or(cmp.Compare(b.skills, a.skills), cmp.Compare(a.id, b.id))
+		}, gain))
 	}
 	n := float64(len(ds.Jobs))
 	rep.Model, rep.Baseline = avg(sums[0], n), avg(sums[1], n)
 	rep.ModelList, rep.BaselineList = avg(sums[2], n), avg(sums[3], n)
 	rep.Distinct, rep.Random = avg(sums[4], n), avg(sums[5], n)
+	rep.TextOnly, rep.SkillsOnly = avg(sums[6], n), avg(sums[7], n)
 	for _, c := range cases {
 		rep.Cases = append(rep.Cases, *c)
 	}
@@ -160,6 +170,7 @@ type row struct {
 	keywords      int
 	distinct      int
 	random        uint64
+	text, skills  float64
 }
 
 func boolInt(b bool) int {
@@ -288,6 +299,8 @@ func (r Report) Write(w io.Writer) {
 	fmt.Fprintf(w, "  %-52s %8.4f %8.4f\n", "baseline, by keyword count (every candidate)", r.Baseline.NDCG10, r.Baseline.Precision10)
 	fmt.Fprintf(w, "  %-52s %8.4f %8.4f\n", "distinct keywords (every candidate)", r.Distinct.NDCG10, r.Distinct.Precision10)
 	fmt.Fprintf(w, "  %-52s %8.4f %8.4f\n", "random order (every candidate)", r.Random.NDCG10, r.Random.Precision10)
+	fmt.Fprintf(w, "  %-52s %8.4f %8.4f\n", "ablation: model's text relevance alone", r.TextOnly.NDCG10, r.TextOnly.Precision10)
+	fmt.Fprintf(w, "  %-52s %8.4f %8.4f\n", "ablation: model's skill components alone", r.SkillsOnly.NDCG10, r.SkillsOnly.Precision10)
 	fmt.Fprintf(w, "  %-52s %8.4f %8.4f\n", "model, shortlist (eligible first; ineligible gain 0)", r.ModelList.NDCG10, r.ModelList.Precision10)
 	fmt.Fprintf(w, "  %-52s %8.4f %8.4f\n", "baseline, shortlist (ineligible gain 0)", r.BaselineList.NDCG10, r.BaselineList.Precision10)
 }
