@@ -2,6 +2,7 @@ package screening
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -79,11 +80,13 @@ type Scorer struct {
 	wsum     float64
 	required []skill
 	prefer   []skill
-	grams    map[gram]struct{} // every copyRun consecutive words of the description
+	// The description as job-word indexes, and where each word occurs in
+	// it (positions of word w: descPos[descAt[w]:descAt[w+1]]), to find
+	// passages copied from it.
+	desc    []int32
+	descAt  []int32
+	descPos []int32
 }
-
-// gram is copyRun consecutive job words.
-type gram [copyRun]int32
 
 // Markers in a candidate's word sequence.
 const (
@@ -106,37 +109,45 @@ func NewScorer(job JobInput, c *Corpus) *Scorer {
 	prefer := canonicalSkills(job.Criteria.PreferredSkills)
 	// The job's words in first-occurrence order, with their frequencies:
 	// the tokens of JobText, read part by part (the line breaks JobText
-	// puts between the parts only separate tokens).
-	words := make([]string, 0, 64+n/12)
-	var qtf []int32
-	emit := func(t []byte) {
-		if i, ok := s.terms[string(t)]; ok {
-			qtf[i]++
-			return
-		}
-		w := string(t)
-		s.terms[w] = int32(len(words))
-		words = append(words, w)
-		qtf = append(qtf, 1)
+	// puts between the parts only separate tokens). All tokens are first
+	// written into one buffer that becomes one string, so the words are
+	// substrings of it (one allocation instead of one per word).
+	type span struct{ a, b int32 }
+	arena := make([]byte, 0, n+64)
+	spans := make([]span, 0, n/5+16)
+	collect := func(t []byte) {
+		spans = append(spans, span{int32(len(arena)), int32(len(arena) + len(t))})
+		arena = append(arena, t...)
 	}
-	tokenize(job.Title, emit)
-	tokenize(job.Department, emit)
-	var desc []int32
-	tokenize(job.Description, func(t []byte) {
-		emit(t)
-		desc = append(desc, s.terms[string(t)])
-	})
-	if len(desc) >= copyRun {
-		s.grams = make(map[gram]struct{}, len(desc))
-		for i := 0; i+copyRun <= len(desc); i++ {
-			s.grams[gram(desc[i:i+copyRun])] = struct{}{}
-		}
-	}
+	tokenize(job.Title, collect)
+	tokenize(job.Department, collect)
+	d0 := len(spans)
+	tokenize(job.Description, collect)
+	d1 := len(spans)
 	for _, k := range required {
-		tokenize(k, emit)
+		tokenize(k, collect)
 	}
 	for _, k := range prefer {
-		tokenize(k, emit)
+		tokenize(k, collect)
+	}
+	all := string(arena)
+	words := make([]string, 0, 64+n/12)
+	qtf := make([]int32, 0, 64+n/12)
+	desc := make([]int32, 0, d1-d0)
+	for k, sp := range spans {
+		w := all[sp.a:sp.b]
+		i, ok := s.terms[w]
+		if ok {
+			qtf[i]++
+		} else {
+			i = int32(len(words))
+			s.terms[w] = i
+			words = append(words, w)
+			qtf = append(qtf, 1)
+		}
+		if k >= d0 && k < d1 {
+			desc = append(desc, i)
+		}
 	}
 	// The weights in that order, summed in that order: float sums are
 	// then the same on every run.
@@ -152,6 +163,22 @@ func NewScorer(job JobInput, c *Corpus) *Scorer {
 		f := float64(qtf[i])
 		s.weight[i] = float64(v * float64(f*(bm25K3+1)/float64(f+bm25K3)))
 		s.wsum = float64(s.wsum + s.weight[i])
+	}
+	if len(desc) >= copyRun {
+		s.desc = desc
+		s.descAt = make([]int32, len(words)+1)
+		for _, w := range desc {
+			s.descAt[w+1]++
+		}
+		for w := range words {
+			s.descAt[w+1] += s.descAt[w]
+		}
+		s.descPos = make([]int32, len(desc))
+		fill := slices.Clone(s.descAt[:len(words)])
+		for p, w := range desc {
+			s.descPos[fill[w]] = int32(p)
+			fill[w]++
+		}
 	}
 	s.required = s.skills(required)
 	s.prefer = s.skills(prefer)
@@ -300,20 +327,28 @@ func containsAll(set, words []int32) bool {
 // copied marker, and returns how many it replaced. Runs never cross a
 // separator (the job's words are all ≥ 0).
 func (s *Scorer) maskCopies(seq []int32) int {
-	if s.grams == nil {
+	if s.desc == nil {
 		return 0
 	}
 	// Find every matching window first (marking in place would break the
 	// matching of overlapping windows), then mark.
 	var marks []bool
+	run := 0 // job words in a row ending at seq[i+copyRun-1]
 	for i := 0; i+copyRun <= len(seq); i++ {
-		if _, ok := s.grams[gram(seq[i:i+copyRun])]; ok {
-			if marks == nil {
-				marks = make([]bool, len(seq))
+		if i == 0 {
+			for _, x := range seq[:copyRun-1] {
+				run = nextRun(run, x)
 			}
-			for j := i; j < i+copyRun; j++ {
-				marks[j] = true
-			}
+		}
+		run = nextRun(run, seq[i+copyRun-1])
+		if run < copyRun || !s.inDescription(seq[i:i+copyRun]) {
+			continue
+		}
+		if marks == nil {
+			marks = make([]bool, len(seq))
+		}
+		for j := i; j < i+copyRun; j++ {
+			marks[j] = true
 		}
 	}
 	n := 0
@@ -324,6 +359,24 @@ func (s *Scorer) maskCopies(seq []int32) int {
 		}
 	}
 	return n
+}
+
+// inDescription reports whether the words w (all job words) occur
+// consecutively in the job's description.
+func (s *Scorer) inDescription(w []int32) bool {
+	for _, p := range s.descPos[s.descAt[w[0]]:s.descAt[w[0]+1]] {
+		if int(p)+len(w) <= len(s.desc) && slices.Equal(s.desc[p:int(p)+len(w)], w) {
+			return true
+		}
+	}
+	return false
+}
+
+func nextRun(run int, x int32) int {
+	if x < 0 {
+		return 0
+	}
+	return run + 1
 }
 
 // containsRun reports whether words occurs contiguously in seq.
