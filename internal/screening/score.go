@@ -65,7 +65,7 @@ const (
 // is pure and deterministic; c may be nil (the job's own text is then the
 // corpus). It is Scorer's Score for one input.
 func Score(in Input, c *Corpus) Result {
-	return NewScorer(in.Job, c).Score(in.Profile)
+	return cachedScorer(in.Job, c).Score(in.Profile)
 }
 
 // Scorer holds what the model derives from a job and a corpus, so scoring
@@ -101,8 +101,10 @@ type skill struct {
 	words []int32
 }
 
-// NewScorer prepares the model for one job.
+// NewScorer prepares the model for one job. It keeps its own copy of the
+// job: changing the caller's slices afterwards changes nothing.
 func NewScorer(job JobInput, c *Corpus) *Scorer {
+	job = cloneJob(job)
 	n := len(job.Title) + len(job.Department) + len(job.Description)
 	s := &Scorer{job: job, corpusID: c.ID(), terms: make(map[string]int32, 64+n/12)}
 	required := canonicalSkills(job.Criteria.RequiredSkills)
