@@ -391,3 +391,20 @@ func TestCopiedTextEarnsNothing(t *testing.T) {
 		t.Fatalf("five words taken as a copy: %s", short.Breakdown[4].Detail)
 	}
 }
+
+func TestLn(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 100000 {
+		x := 1 + float64(i)/7
+		if i%2 == 0 {
+			x = 1 + r.Float64()*1e6
+		}
+		got, want := ln(x), math.Log(x)
+		if math.Abs(got-want) > 2e-16*math.Max(1, want) {
+			t.Fatalf("ln(%v) = %v, math.Log %v", x, got, want)
+		}
+	}
+	if ln(1) != 0 {
+		t.Fatalf("ln(1) = %v", ln(1))
+	}
+}
