@@ -261,3 +261,16 @@ func TestTransitionIfMatchAndStaffReadsAreAudited(t *testing.T) {
 	r = w.do("POST", "/v1/applications/"+id+"/withdraw", candA, nil, "If-Match", `"v2"`)
 	require.Equal(t, 200, r.Status, string(r.Body))
 }
+
+func TestStaffWithdrawalEmitsWithdrawn(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	id := w.submit(candA, w.job())["id"].(string)
+	r := w.transition(adminA, id, applications.StatusWithdrawn)
+	require.Equal(t, 200, r.Status, string(r.Body))
+	evs := w.outbox(id)
+	require.Len(t, evs, 3)
+	require.Equal(t, []string{"applications.submitted", "applications.status_changed", "applications.withdrawn"},
+		[]string{evs[0].Type, evs[1].Type, evs[2].Type})
+	require.Equal(t, w.tokens[adminA].UserID.String(), evs[1].Data["changed_by"])
+}
