@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pvara-gov/pvara/internal/applications"
 	"github.com/pvara-gov/pvara/internal/auth"
 	"github.com/pvara-gov/pvara/internal/jobs"
 	"github.com/pvara-gov/pvara/internal/platform/config"
@@ -70,6 +71,9 @@ type app struct {
 
 	// jobs is the jobs module (the dev seed uses it).
 	jobs *jobs.Service
+	// applications is the applications module (screening adapts its
+	// in-process API).
+	applications *applications.Service
 }
 
 // roleFunc runs a worker role until ctx ends.
@@ -226,7 +230,7 @@ func (a *app) router() (*httpx.Router, error) {
 // them. Each module that adds a role adds its name here and its roleFunc in
 // its wiring; the names are known before connecting to anything, so a bad
 // --role is refused at once.
-var knownRoles = []string{"maintenance", "outbox"}
+var knownRoles = []string{"maintenance", "outbox", "screening"}
 
 // apiVersion is the version of the REST contract in the OpenAPI document.
 const apiVersion = "1.0"
