@@ -34,7 +34,7 @@ type searchEnv struct {
 	db     *testenv.DB
 	svc    *applications.Search
 	srv    *httptest.Server
-	tokens fakeVerifier
+	tokens testenv.Tokens
 	jobs   map[uuid.UUID]uuid.UUID
 	orgA   uuid.UUID
 	orgB   uuid.UUID
@@ -44,7 +44,7 @@ func newSearchEnv(t *testing.T) *searchEnv {
 	t.Helper()
 	e := &searchEnv{t: t, db: testenv.NewDB(t), jobs: map[uuid.UUID]uuid.UUID{},
 		orgA: uuid.Must(uuid.NewV7()), orgB: uuid.Must(uuid.NewV7())}
-	e.tokens = fakeVerifier{
+	e.tokens = testenv.Tokens{
 		"recA":   {UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleRecruiter, OrgID: e.orgA},
 		"adminA": {UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleOrgAdmin, OrgID: e.orgA},
 		"intA":   {UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleInterviewer, OrgID: e.orgA},
