@@ -190,9 +190,7 @@ var (
 
 // candidate is what an application copies of its candidate.
 type candidate struct {
-	id          uuid.UUID
 	name        string
-	cnicMasked  string
 	gender      string
 	dob         time.Time
 	province    string
