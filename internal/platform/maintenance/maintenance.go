@@ -25,11 +25,20 @@ type Task struct {
 	Run   func(ctx context.Context) error
 }
 
+// maxConcurrent bounds the tasks running at once. A run holds one pooled
+// connection for its advisory lock while the task takes others for its
+// work: with every task starting together, as many lock holders as the pool
+// has connections would wait for ever for a second one (8 tasks on an
+// 8-connection pool did, starving the relay and consumers of the same
+// process too).
+const maxConcurrent = 2
+
 // Runner runs tasks until its context ends.
 type Runner struct {
 	pool    *pgxpool.Pool
 	logger  *slog.Logger
 	tasks   []Task
+	slots   chan struct{}
 	lastOK  *prometheus.GaugeVec
 	fails   *prometheus.CounterVec
 	skipped *prometheus.CounterVec
@@ -41,6 +50,7 @@ func New(pool *pgxpool.Pool, logger *slog.Logger, reg prometheus.Registerer, tas
 		pool:   pool,
 		logger: logger,
 		tasks:  tasks,
+		slots:  make(chan struct{}, maxConcurrent),
 		lastOK: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "pvara_maintenance_last_success_timestamp_seconds",
 			Help: "When each maintenance task last succeeded (Unix time).",
@@ -71,7 +81,13 @@ func (r *Runner) Run(ctx context.Context) error {
 			ticker := time.NewTicker(t.Every)
 			defer ticker.Stop()
 			for {
-				r.RunOnce(ctx, t)
+				select {
+				case r.slots <- struct{}{}:
+					r.RunOnce(ctx, t)
+					<-r.slots
+				case <-ctx.Done():
+					return
+				}
 				select {
 				case <-ctx.Done():
 					return
