@@ -82,6 +82,10 @@ type Result struct {
 	Score        float64     `json:"score"`
 	Breakdown    []Component `json:"breakdown"`
 	ModelVersion string      `json:"model_version"`
+	// CorpusID is the ID of the corpus the text relevance was computed
+	// with ("" for none: the job's own text); with ModelVersion and the
+	// Input it reproduces the Result.
+	CorpusID string `json:"corpus_id"`
 }
 
 // Reason is one eligibility finding: a stable code and a sentence a
