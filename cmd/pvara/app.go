@@ -50,6 +50,9 @@ type app struct {
 	// consumers are the event handlers of each event-driven worker role;
 	// modules add theirs with addConsumers (wire_events.go).
 	consumers map[string][]consumer.Handler
+	// roleLoops run beside the consumers of an event-driven role
+	// (addRoleLoop in wire_events.go).
+	roleLoops map[string][]roleFunc
 	// consumerMetrics are shared by the consumer runners of every role.
 	consumerMetrics *consumer.Metrics
 	// routes register each module's HTTP operations.
@@ -152,6 +155,9 @@ func openApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (a *ap
 	if err := a.wireApplications(ctx); err != nil {
 		return nil, err
 	}
+	if err := a.wireScreening(ctx); err != nil {
+		return nil, err
+	}
 	if cfg.Dev {
 		a.wireDevSeed()
 	}
@@ -226,7 +232,7 @@ func (a *app) router() (*httpx.Router, error) {
 // them. Each module that adds a role adds its name here and its roleFunc in
 // its wiring; the names are known before connecting to anything, so a bad
 // --role is refused at once.
-var knownRoles = []string{"maintenance", "outbox"}
+var knownRoles = []string{"maintenance", "outbox", "screening"}
 
 // apiVersion is the version of the REST contract in the OpenAPI document.
 const apiVersion = "1.0"

@@ -94,6 +94,9 @@ CREATE TABLE screening.rescreen_runs (
     reason        text NOT NULL CHECK (reason IN ('manual', 'criteria_changed')),
     requested_by  uuid,
     generation    integer NOT NULL DEFAULT 1,
+    -- claim identifies the worker's hold on the run (set at each claim):
+    -- a worker whose lease was taken over cannot write progress any more.
+    claim         uuid,
     cursor        uuid,
     total         integer NOT NULL DEFAULT 0,
     done          integer NOT NULL DEFAULT 0,

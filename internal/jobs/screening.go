@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -55,11 +54,11 @@ func (s *Service) GetForScreening(ctx context.Context, id uuid.UUID) (ScreeningV
 	}, nil
 }
 
-// CorpusText is one job's text as screening's corpus reads it: title,
-// department, description and skills, joined by newlines.
+// CorpusText is one job's text for screening's corpus.
 type CorpusText struct {
-	ID   uuid.UUID
-	Text string
+	ID                              uuid.UUID
+	Title, Department, Description  string
+	RequiredSkills, PreferredSkills []string
 }
 
 // CorpusTexts returns the texts of up to limit published or closed jobs,
@@ -79,10 +78,10 @@ func (s *Service) CorpusTexts(ctx context.Context, limit int) ([]CorpusText, err
 				if err := json.Unmarshal(r.Criteria, &c); err != nil {
 					return fmt.Errorf("jobs: criteria of %s: %w", r.ID, err)
 				}
-				parts := []string{r.Title, r.Department, r.Description}
-				parts = append(parts, c.RequiredSkills...)
-				parts = append(parts, c.PreferredSkills...)
-				out = append(out, CorpusText{ID: r.ID, Text: strings.Join(parts, "\n")})
+				out = append(out, CorpusText{
+					ID: r.ID, Title: r.Title, Department: r.Department, Description: r.Description,
+					RequiredSkills: c.RequiredSkills, PreferredSkills: c.PreferredSkills,
+				})
 			}
 			if len(rows) == 0 {
 				break

@@ -83,10 +83,9 @@ WHERE application_id = @application_id AND scored_at IS NOT NULL;
 
 -- name: ResultsRankOf :many
 -- The ranking entries of some applications (what Redis must hold for them):
--- rank_key NULL means the application is not ranked (not scored, or
--- withdrawn).
-SELECT application_id, job_id,
-       CASE WHEN status = 'withdrawn' THEN NULL ELSE rank_key END AS rank_key
+-- an application is not ranked before its score or once withdrawn.
+SELECT application_id, job_id, (rank_key IS NOT NULL AND status <> 'withdrawn')::boolean AS ranked,
+       coalesce(rank_key, 0)::integer AS rank_key
 FROM screening.results
 WHERE application_id = ANY(@application_ids::uuid[]);
 
@@ -119,7 +118,7 @@ WHERE job_id = @job_id AND rank_key IS NOT NULL AND status <> 'withdrawn'
 ORDER BY rank_key, application_id;
 
 -- name: RunActive :one
-SELECT id, job_id, org_id, status, reason, requested_by, generation, cursor, total, done, changed, attempts,
+SELECT id, job_id, org_id, status, reason, requested_by, generation, claim, cursor, total, done, changed, attempts,
        lease_until, error, created_at, started_at, finished_at
 FROM screening.rescreen_runs
 WHERE job_id = @job_id AND status IN ('queued', 'running');
@@ -130,7 +129,7 @@ WHERE job_id = @job_id AND status IN ('queued', 'running');
 INSERT INTO screening.rescreen_runs (id, job_id, org_id, reason, requested_by, total, created_at)
 VALUES (@id, @job_id, @org_id, @reason, sqlc.narg('requested_by'), @total, @now)
 ON CONFLICT (job_id) WHERE status IN ('queued', 'running') DO NOTHING
-RETURNING id, job_id, org_id, status, reason, requested_by, generation, cursor, total, done, changed, attempts,
+RETURNING id, job_id, org_id, status, reason, requested_by, generation, claim, cursor, total, done, changed, attempts,
           lease_until, error, created_at, started_at, finished_at;
 
 -- name: RunRestart :exec
@@ -141,7 +140,7 @@ SET generation = generation + 1, cursor = NULL, done = 0, changed = 0, total = g
 WHERE id = @id;
 
 -- name: RunLatest :one
-SELECT id, job_id, org_id, status, reason, requested_by, generation, cursor, total, done, changed, attempts,
+SELECT id, job_id, org_id, status, reason, requested_by, generation, claim, cursor, total, done, changed, attempts,
        lease_until, error, created_at, started_at, finished_at
 FROM screening.rescreen_runs
 WHERE job_id = @job_id
@@ -152,20 +151,20 @@ LIMIT 1;
 -- Claims the oldest queued run, or a running one whose lease expired (its
 -- worker died): SKIP LOCKED lets several workers claim at once.
 UPDATE screening.rescreen_runs
-SET status = 'running', lease_until = @lease_until, attempts = attempts + 1,
-    started_at = coalesce(started_at, @now)
+SET status = 'running', claim = @claim::uuid, lease_until = @lease_until::timestamptz, attempts = attempts + 1,
+    started_at = coalesce(started_at, @now::timestamptz)
 WHERE id = (
     SELECT id FROM screening.rescreen_runs
-    WHERE status = 'queued' OR (status = 'running' AND lease_until < @now)
+    WHERE status = 'queued' OR (status = 'running' AND lease_until < @now::timestamptz)
     ORDER BY created_at
     LIMIT 1
     FOR UPDATE SKIP LOCKED
 )
-RETURNING id, job_id, org_id, status, reason, requested_by, generation, cursor, total, done, changed, attempts,
+RETURNING id, job_id, org_id, status, reason, requested_by, generation, claim, cursor, total, done, changed, attempts,
           lease_until, error, created_at, started_at, finished_at;
 
 -- name: RunGet :one
-SELECT id, job_id, org_id, status, reason, requested_by, generation, cursor, total, done, changed, attempts,
+SELECT id, job_id, org_id, status, reason, requested_by, generation, claim, cursor, total, done, changed, attempts,
        lease_until, error, created_at, started_at, finished_at
 FROM screening.rescreen_runs
 WHERE id = @id;
@@ -175,11 +174,11 @@ WHERE id = @id;
 -- this worker's generation.
 UPDATE screening.rescreen_runs
 SET cursor = @cursor, done = done + @batch::integer, changed = changed + @changed::integer,
-    total = greatest(total, done + @batch::integer), lease_until = @lease_until
-WHERE id = @id AND generation = @generation AND status = 'running';
+    total = greatest(total, done + @batch::integer), lease_until = @lease_until::timestamptz
+WHERE id = @id AND generation = @generation AND claim = @claim::uuid AND status = 'running';
 
 -- name: RunFinish :execrows
 UPDATE screening.rescreen_runs
-SET status = @status, finished_at = @now, lease_until = NULL, error = sqlc.narg('error'),
+SET status = @status, finished_at = @now::timestamptz, lease_until = NULL, error = sqlc.narg('error'),
     total = CASE WHEN @status = 'done' THEN done ELSE total END
-WHERE id = @id AND generation = @generation AND status = 'running';
+WHERE id = @id AND generation = @generation AND claim = @claim::uuid AND status = 'running';

@@ -319,8 +319,8 @@ func (q *Queries) ResultsCountForJob(ctx context.Context, jobID uuid.UUID) (int3
 }
 
 const resultsRankOf = `-- name: ResultsRankOf :many
-SELECT application_id, job_id,
-       CASE WHEN status = 'withdrawn' THEN NULL ELSE rank_key END AS rank_key
+SELECT application_id, job_id, (rank_key IS NOT NULL AND status <> 'withdrawn')::boolean AS ranked,
+       coalesce(rank_key, 0)::integer AS rank_key
 FROM screening.results
 WHERE application_id = ANY($1::uuid[])
 `
@@ -328,12 +328,12 @@ WHERE application_id = ANY($1::uuid[])
 type ResultsRankOfRow struct {
 	ApplicationID uuid.UUID
 	JobID         uuid.UUID
-	RankKey       interface{}
+	Ranked        bool
+	RankKey       int32
 }
 
 // The ranking entries of some applications (what Redis must hold for them):
-// rank_key NULL means the application is not ranked (not scored, or
-// withdrawn).
+// an application is not ranked before its score or once withdrawn.
 func (q *Queries) ResultsRankOf(ctx context.Context, applicationIds []uuid.UUID) ([]ResultsRankOfRow, error) {
 	rows, err := q.db.Query(ctx, resultsRankOf, applicationIds)
 	if err != nil {
@@ -343,7 +343,12 @@ func (q *Queries) ResultsRankOf(ctx context.Context, applicationIds []uuid.UUID)
 	items := []ResultsRankOfRow{}
 	for rows.Next() {
 		var i ResultsRankOfRow
-		if err := rows.Scan(&i.ApplicationID, &i.JobID, &i.RankKey); err != nil {
+		if err := rows.Scan(
+			&i.ApplicationID,
+			&i.JobID,
+			&i.Ranked,
+			&i.RankKey,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -447,7 +452,7 @@ func (q *Queries) ResultsUpsert(ctx context.Context, arg ResultsUpsertParams) ([
 }
 
 const runActive = `-- name: RunActive :one
-SELECT id, job_id, org_id, status, reason, requested_by, generation, cursor, total, done, changed, attempts,
+SELECT id, job_id, org_id, status, reason, requested_by, generation, claim, cursor, total, done, changed, attempts,
        lease_until, error, created_at, started_at, finished_at
 FROM screening.rescreen_runs
 WHERE job_id = $1 AND status IN ('queued', 'running')
@@ -464,6 +469,7 @@ func (q *Queries) RunActive(ctx context.Context, jobID uuid.UUID) (ScreeningResc
 		&i.Reason,
 		&i.RequestedBy,
 		&i.Generation,
+		&i.Claim,
 		&i.Cursor,
 		&i.Total,
 		&i.Done,
@@ -480,23 +486,23 @@ func (q *Queries) RunActive(ctx context.Context, jobID uuid.UUID) (ScreeningResc
 
 const runClaim = `-- name: RunClaim :one
 UPDATE screening.rescreen_runs
-SET status = 'running', lease_until = $1, attempts = attempts + 1,
-    started_at = coalesce(started_at, $2)
+SET status = 'running', claim = $1::uuid, lease_until = $2::timestamptz, attempts = attempts + 1,
+    started_at = coalesce(started_at, $3::timestamptz)
 WHERE id = (
     SELECT id FROM screening.rescreen_runs
-    WHERE status = 'queued' OR (status = 'running' AND lease_until < $2)
+    WHERE status = 'queued' OR (status = 'running' AND lease_until < $3::timestamptz)
     ORDER BY created_at
     LIMIT 1
     FOR UPDATE SKIP LOCKED
 )
-RETURNING id, job_id, org_id, status, reason, requested_by, generation, cursor, total, done, changed, attempts,
+RETURNING id, job_id, org_id, status, reason, requested_by, generation, claim, cursor, total, done, changed, attempts,
           lease_until, error, created_at, started_at, finished_at
 `
 
 // Claims the oldest queued run, or a running one whose lease expired (its
 // worker died): SKIP LOCKED lets several workers claim at once.
-func (q *Queries) RunClaim(ctx context.Context, leaseUntil *time.Time, now *time.Time) (ScreeningRescreenRun, error) {
-	row := q.db.QueryRow(ctx, runClaim, leaseUntil, now)
+func (q *Queries) RunClaim(ctx context.Context, claim uuid.UUID, leaseUntil time.Time, now time.Time) (ScreeningRescreenRun, error) {
+	row := q.db.QueryRow(ctx, runClaim, claim, leaseUntil, now)
 	var i ScreeningRescreenRun
 	err := row.Scan(
 		&i.ID,
@@ -506,6 +512,7 @@ func (q *Queries) RunClaim(ctx context.Context, leaseUntil *time.Time, now *time
 		&i.Reason,
 		&i.RequestedBy,
 		&i.Generation,
+		&i.Claim,
 		&i.Cursor,
 		&i.Total,
 		&i.Done,
@@ -522,17 +529,18 @@ func (q *Queries) RunClaim(ctx context.Context, leaseUntil *time.Time, now *time
 
 const runFinish = `-- name: RunFinish :execrows
 UPDATE screening.rescreen_runs
-SET status = $1, finished_at = $2, lease_until = NULL, error = $3,
+SET status = $1, finished_at = $2::timestamptz, lease_until = NULL, error = $3,
     total = CASE WHEN $1 = 'done' THEN done ELSE total END
-WHERE id = $4 AND generation = $5 AND status = 'running'
+WHERE id = $4 AND generation = $5 AND claim = $6::uuid AND status = 'running'
 `
 
 type RunFinishParams struct {
 	Status     string
-	Now        *time.Time
+	Now        time.Time
 	Error      *string
 	ID         uuid.UUID
 	Generation int32
+	Claim      uuid.UUID
 }
 
 func (q *Queries) RunFinish(ctx context.Context, arg RunFinishParams) (int64, error) {
@@ -542,6 +550,7 @@ func (q *Queries) RunFinish(ctx context.Context, arg RunFinishParams) (int64, er
 		arg.Error,
 		arg.ID,
 		arg.Generation,
+		arg.Claim,
 	)
 	if err != nil {
 		return 0, err
@@ -550,7 +559,7 @@ func (q *Queries) RunFinish(ctx context.Context, arg RunFinishParams) (int64, er
 }
 
 const runGet = `-- name: RunGet :one
-SELECT id, job_id, org_id, status, reason, requested_by, generation, cursor, total, done, changed, attempts,
+SELECT id, job_id, org_id, status, reason, requested_by, generation, claim, cursor, total, done, changed, attempts,
        lease_until, error, created_at, started_at, finished_at
 FROM screening.rescreen_runs
 WHERE id = $1
@@ -567,6 +576,7 @@ func (q *Queries) RunGet(ctx context.Context, id uuid.UUID) (ScreeningRescreenRu
 		&i.Reason,
 		&i.RequestedBy,
 		&i.Generation,
+		&i.Claim,
 		&i.Cursor,
 		&i.Total,
 		&i.Done,
@@ -585,7 +595,7 @@ const runInsert = `-- name: RunInsert :one
 INSERT INTO screening.rescreen_runs (id, job_id, org_id, reason, requested_by, total, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (job_id) WHERE status IN ('queued', 'running') DO NOTHING
-RETURNING id, job_id, org_id, status, reason, requested_by, generation, cursor, total, done, changed, attempts,
+RETURNING id, job_id, org_id, status, reason, requested_by, generation, claim, cursor, total, done, changed, attempts,
           lease_until, error, created_at, started_at, finished_at
 `
 
@@ -620,6 +630,7 @@ func (q *Queries) RunInsert(ctx context.Context, arg RunInsertParams) (Screening
 		&i.Reason,
 		&i.RequestedBy,
 		&i.Generation,
+		&i.Claim,
 		&i.Cursor,
 		&i.Total,
 		&i.Done,
@@ -635,7 +646,7 @@ func (q *Queries) RunInsert(ctx context.Context, arg RunInsertParams) (Screening
 }
 
 const runLatest = `-- name: RunLatest :one
-SELECT id, job_id, org_id, status, reason, requested_by, generation, cursor, total, done, changed, attempts,
+SELECT id, job_id, org_id, status, reason, requested_by, generation, claim, cursor, total, done, changed, attempts,
        lease_until, error, created_at, started_at, finished_at
 FROM screening.rescreen_runs
 WHERE job_id = $1
@@ -654,6 +665,7 @@ func (q *Queries) RunLatest(ctx context.Context, jobID uuid.UUID) (ScreeningResc
 		&i.Reason,
 		&i.RequestedBy,
 		&i.Generation,
+		&i.Claim,
 		&i.Cursor,
 		&i.Total,
 		&i.Done,
@@ -671,17 +683,18 @@ func (q *Queries) RunLatest(ctx context.Context, jobID uuid.UUID) (ScreeningResc
 const runProgress = `-- name: RunProgress :execrows
 UPDATE screening.rescreen_runs
 SET cursor = $1, done = done + $2::integer, changed = changed + $3::integer,
-    total = greatest(total, done + $2::integer), lease_until = $4
-WHERE id = $5 AND generation = $6 AND status = 'running'
+    total = greatest(total, done + $2::integer), lease_until = $4::timestamptz
+WHERE id = $5 AND generation = $6 AND claim = $7::uuid AND status = 'running'
 `
 
 type RunProgressParams struct {
 	Cursor     *uuid.UUID
 	Batch      int32
 	Changed    int32
-	LeaseUntil *time.Time
+	LeaseUntil time.Time
 	ID         uuid.UUID
 	Generation int32
+	Claim      uuid.UUID
 }
 
 // Records a committed batch and renews the lease, only if the run is still
@@ -694,6 +707,7 @@ func (q *Queries) RunProgress(ctx context.Context, arg RunProgressParams) (int64
 		arg.LeaseUntil,
 		arg.ID,
 		arg.Generation,
+		arg.Claim,
 	)
 	if err != nil {
 		return 0, err

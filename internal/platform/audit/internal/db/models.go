@@ -178,6 +178,7 @@ type ScreeningRescreenRun struct {
 	Reason      string
 	RequestedBy *uuid.UUID
 	Generation  int32
+	Claim       *uuid.UUID
 	Cursor      *uuid.UUID
 	Total       int32
 	Done        int32
