@@ -268,6 +268,7 @@ func (s *Service) execute(ctx context.Context, run Run) error {
 		if run.cursor != nil {
 			after = *run.cursor
 		}
+		readAt := s.now().UTC()
 		apps, err := s.apps.SubmittedForJob(ctx, job.ID, after, s.cfg.RescreenBatch)
 		if err != nil {
 			return fmt.Errorf("screening: applications of job %s: %w", job.ID, err)
@@ -279,7 +280,7 @@ func (s *Service) execute(ctx context.Context, run Run) error {
 			log.Info("screening: re-screening done", "done", run.Done, "changed", run.Changed)
 			return nil
 		}
-		changed, err := s.rescreenBatch(ctx, &run, job, apps)
+		changed, err := s.rescreenBatch(ctx, &run, job, apps, readAt)
 		if errors.Is(err, errRunMoved) {
 			// Restarted (criteria changed) or taken over: reload it.
 			var row db.ScreeningRescreenRun
@@ -311,7 +312,7 @@ func sameClaim(a, b *uuid.UUID) bool { return a != nil && b != nil && *a == *b }
 // rescreenBatch scores apps (in parallel), stores the results and their
 // events and records the progress, in one transaction; it returns the
 // applications whose result changed.
-func (s *Service) rescreenBatch(ctx context.Context, run *Run, job Job, apps []Application) ([]uuid.UUID, error) {
+func (s *Service) rescreenBatch(ctx context.Context, run *Run, job Job, apps []Application, readAt time.Time) ([]uuid.UUID, error) {
 	var changed []uuid.UUID
 	err := postgres.ScopedTx(ctx, s.db, postgres.SystemScope(), func(tx pgx.Tx) error {
 		var c *Corpus
@@ -329,7 +330,7 @@ func (s *Service) rescreenBatch(ctx context.Context, run *Run, job Job, apps []A
 			return err
 		}
 		now := s.now().UTC()
-		if changed, err = s.storeTx(ctx, tx, job, c.ID(), rs, now); err != nil {
+		if changed, err = s.storeTx(ctx, tx, job, c.ID(), rs, readAt, now); err != nil {
 			return err
 		}
 		last := apps[len(apps)-1].ID

@@ -69,14 +69,15 @@ func scoreWith(sc *Scorer, job Job, corpusID string, app Application) (scored, e
 // storeTx upserts results in tx and enqueues screening.scored for those
 // that changed (new, or another input hash or model version); an unchanged
 // result is neither written nor published again. It returns the changed
-// application ids.
-func (s *Service) storeTx(ctx context.Context, tx pgx.Tx, job Job, corpusID string, rs []scored, at time.Time) ([]uuid.UUID, error) {
+// application ids. readAt is when the applications were read: their status
+// is kept only if no newer status event was applied.
+func (s *Service) storeTx(ctx context.Context, tx pgx.Tx, job Job, corpusID string, rs []scored, readAt, at time.Time) ([]uuid.UUID, error) {
 	if len(rs) == 0 {
 		return nil, nil
 	}
 	n := len(rs)
 	p := db.ResultsUpsertParams{
-		StatusAt: at, ModelVersion: ModelVersion, CorpusID: corpusID, ScoredAt: at,
+		StatusAt: readAt, ModelVersion: ModelVersion, CorpusID: corpusID, ScoredAt: at,
 		ApplicationIds: make([]uuid.UUID, n), JobIds: make([]uuid.UUID, n), OrgIds: make([]uuid.UUID, n),
 		CandidateIds: make([]uuid.UUID, n), Statuses: make([]string, n), SubmittedAts: make([]time.Time, n),
 		Genders: make([]string, n), Provinces: make([]string, n), Eligibles: make([]bool, n),
@@ -157,6 +158,7 @@ func (s *Service) HandleSubmitted(ctx context.Context, tx pgx.Tx, ev outbox.Enve
 	if err != nil {
 		return err
 	}
+	readAt := s.now().UTC()
 	app, err := s.apps.Submitted(ctx, p.ApplicationID)
 	if errors.Is(err, ErrApplicationNotFound) {
 		// Erased (or never committed): nothing to score.
@@ -182,7 +184,7 @@ func (s *Service) HandleSubmitted(ctx context.Context, tx pgx.Tx, ev outbox.Enve
 	if err != nil {
 		return err
 	}
-	_, err = s.storeTx(ctx, tx, job, c.ID(), []scored{r}, s.now().UTC())
+	_, err = s.storeTx(ctx, tx, job, c.ID(), []scored{r}, readAt, s.now().UTC())
 	return err
 }
 
