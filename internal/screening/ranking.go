@@ -99,7 +99,8 @@ end
 if redis.call('EXISTS', KEYS[2]) == 1 then
   for i = 3, last, 2 do redis.call('SADD', KEYS[3], ARGV[i]) end
   for i = last + 1, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
-  redis.call('PEXPIRE', KEYS[3], redis.call('PTTL', KEYS[2]))
+  local ttl = redis.call('PTTL', KEYS[2])
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
 end
 return 1
 `)
