@@ -40,6 +40,8 @@ type memApps struct {
 	byID      map[uuid.UUID]screening.Application
 	pages     int
 	failAfter int
+	// onPage, when set, runs before each page is served (outside the lock).
+	onPage func(page int)
 }
 
 func (m *memApps) put(a screening.Application) {
@@ -60,9 +62,15 @@ func (m *memApps) Submitted(_ context.Context, id uuid.UUID) (screening.Applicat
 
 func (m *memApps) SubmittedForJob(_ context.Context, jobID, after uuid.UUID, limit int) ([]screening.Application, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.pages++
-	if m.failAfter > 0 && m.pages > m.failAfter {
+	page, hook := m.pages, m.onPage
+	m.mu.Unlock()
+	if hook != nil {
+		hook(page)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failAfter > 0 && page > m.failAfter {
 		m.failAfter = 0
 		return nil, fmt.Errorf("applications: connection reset")
 	}
