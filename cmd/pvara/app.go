@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pvara-gov/pvara/internal/applications"
 	"github.com/pvara-gov/pvara/internal/auth"
 	"github.com/pvara-gov/pvara/internal/jobs"
 	"github.com/pvara-gov/pvara/internal/platform/config"
@@ -73,6 +74,9 @@ type app struct {
 
 	// jobs is the jobs module (the dev seed uses it).
 	jobs *jobs.Service
+	// applications is the applications module (screening adapts its
+	// in-process API).
+	applications *applications.Service
 }
 
 // roleFunc runs a worker role until ctx ends.

@@ -2,25 +2,80 @@ package main
 
 import (
 	"context"
+	"errors"
+
+	"github.com/google/uuid"
 
 	"github.com/pvara-gov/pvara/internal/applications"
+	"github.com/pvara-gov/pvara/internal/auth"
+	"github.com/pvara-gov/pvara/internal/jobs"
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
 )
 
-// wireApplications builds the applications module (candidate profiles so
-// far) and its routes.
+// wireApplications builds the applications module (profiles, applications,
+// the pipeline), its routes, its maintenance task (expired idempotency
+// keys) and its consumer of screening.scored in the `screening` role.
 func (a *app) wireApplications(_ context.Context) error {
 	cipher, err := a.fieldCipher()
 	if err != nil {
 		return err
 	}
+	cursors, err := a.cursors()
+	if err != nil {
+		return err
+	}
+	logger := a.logger.With("module", "applications")
 	profiles, err := applications.NewProfiles(applications.ProfilesDeps{
-		DB: a.db, Cipher: cipher, Logger: a.logger.With("module", "applications"), Clock: a.clock,
+		DB: a.db, Cipher: cipher, Logger: logger, Clock: a.clock,
 	})
 	if err != nil {
 		return err
 	}
-	h := applications.NewProfileHandlers(profiles)
-	a.routes = append(a.routes, func(r *httpx.Router) { h.Register(r) })
+	svc, err := applications.New(applications.Config{}, applications.Deps{
+		DB: a.db, Cipher: cipher, Profiles: profiles, Jobs: jobReader{a.jobs}, Candidates: candidateDirectory{a.auth},
+		Logger: logger, Clock: a.clock,
+	})
+	if err != nil {
+		return err
+	}
+	a.applications = svc
+	ph := applications.NewProfileHandlers(profiles)
+	h := applications.NewHandlers(svc, cursors)
+	a.routes = append(a.routes, func(r *httpx.Router) { ph.Register(r); h.Register(r) })
+	a.maintenanceTasks = append(a.maintenanceTasks, svc.MaintenanceTask())
+	a.addConsumers("screening", svc.ScoresHandler())
 	return nil
+}
+
+// jobReader adapts the jobs service to applications.JobReader.
+type jobReader struct{ jobs *jobs.Service }
+
+func (r jobReader) JobForApplication(ctx context.Context, id uuid.UUID) (applications.JobView, error) {
+	v, err := r.jobs.GetForApplication(ctx, id)
+	if errors.Is(err, jobs.ErrNotFound) {
+		return applications.JobView{}, applications.ErrJobNotFound
+	}
+	if err != nil {
+		return applications.JobView{}, err
+	}
+	return applications.JobView{
+		ID: v.ID, OrgID: v.OrgID, Title: v.Title, Open: v.Status == jobs.StatusPublished,
+		OpensAt: v.OpensAt, ClosesAt: v.ClosesAt,
+	}, nil
+}
+
+// candidateDirectory adapts the auth service to
+// applications.CandidateDirectory.
+type candidateDirectory struct{ auth *auth.Service }
+
+func (d candidateDirectory) Candidate(ctx context.Context, id uuid.UUID) (applications.Candidate, error) {
+	users, err := d.auth.Users(ctx, []uuid.UUID{id})
+	if err != nil {
+		return applications.Candidate{}, err
+	}
+	u, ok := users[id]
+	if !ok || u.Disabled {
+		return applications.Candidate{}, applications.ErrCandidateNotFound
+	}
+	return applications.Candidate{FullName: u.FullName, CNICMasked: u.CNICMasked}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/pvara-gov/pvara/internal/applications"
 	"github.com/pvara-gov/pvara/internal/auth"
 	"github.com/pvara-gov/pvara/internal/jobs"
 	"github.com/pvara-gov/pvara/internal/platform/consumer"
@@ -24,6 +25,7 @@ func eventTypes() []outbox.EventType {
 		outbox.Events(),
 		auth.Events(),
 		jobs.Events(),
+		applications.Events(),
 		screening.Events(),
 	)
 }

@@ -12,6 +12,52 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type ApplicationsApplication struct {
+	ID               uuid.UUID
+	CreatedAt        time.Time
+	OrgID            uuid.UUID
+	JobID            uuid.UUID
+	CandidateID      uuid.UUID
+	ReceiptNumber    string
+	Status           string
+	Version          int32
+	CoverLetter      *string
+	CandidateName    string
+	CnicMasked       string
+	Gender           string
+	DateOfBirth      time.Time
+	DomicileProvince string
+	DomicileDistrict string
+	Skills           []string
+	ResumeText       string
+	Profile          json.RawMessage
+	PhoneEnc         []byte
+	Search           interface{}
+	AiScore          *float64
+	Eligible         *bool
+	ModelVersion     *string
+	ScoredAt         *time.Time
+	UpdatedAt        time.Time
+}
+
+type ApplicationsGuard struct {
+	JobID         uuid.UUID
+	CandidateID   uuid.UUID
+	ApplicationID uuid.UUID
+	CreatedAt     time.Time
+	ReceiptNumber string
+}
+
+type ApplicationsIdempotencyKey struct {
+	UserID      uuid.UUID
+	Key         string
+	Fingerprint []byte
+	Status      int32
+	Response    json.RawMessage
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
 type ApplicationsProfile struct {
 	UserID           uuid.UUID
 	Version          int32
@@ -26,6 +72,18 @@ type ApplicationsProfile struct {
 	PhoneEnc         []byte
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+}
+
+type ApplicationsStatusHistory struct {
+	ID            uuid.UUID
+	ApplicationID uuid.UUID
+	OrgID         uuid.UUID
+	CandidateID   uuid.UUID
+	FromStatus    *string
+	ToStatus      string
+	Reason        *string
+	ChangedBy     uuid.UUID
+	ChangedAt     time.Time
 }
 
 type AuthClient struct {

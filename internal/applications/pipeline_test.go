@@ -1,0 +1,238 @@
+package applications_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pvara-gov/pvara/internal/applications"
+)
+
+// pathTo is the chain of transitions that brings a submitted application to
+// a status.
+func pathTo(s applications.Status) []applications.Status {
+	switch s {
+	case applications.StatusSubmitted:
+		return nil
+	case applications.StatusRejected, applications.StatusWithdrawn:
+		return []applications.Status{s}
+	}
+	var out []applications.Status
+	for _, x := range []applications.Status{applications.StatusUnderReview, applications.StatusShortlisted,
+		applications.StatusInterview, applications.StatusOffered, applications.StatusHired} {
+		out = append(out, x)
+		if x == s {
+			return out
+		}
+	}
+	panic("unknown status " + s)
+}
+
+func (w *world) transition(token, id string, to applications.Status, hdr ...string) resp {
+	w.t.Helper()
+	return w.do("POST", "/v1/applications/"+id+"/transition", token, map[string]any{"to": string(to), "reason": "step"}, hdr...)
+}
+
+// applicationIn makes a new application by candA (to a new job) and moves
+// it to status s.
+func (w *world) applicationIn(s applications.Status) string {
+	w.t.Helper()
+	id := w.submit(candA, w.job())["id"].(string)
+	for _, to := range pathTo(s) {
+		r := w.transition(recruiterA, id, to)
+		require.Equal(w.t, 200, r.Status, string(r.Body))
+	}
+	return id
+}
+
+func TestEveryTransitionIsAllowedOrRefusedByThePipeline(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	for _, from := range applications.Statuses {
+		var allowed []applications.Status
+		id := w.applicationIn(from)
+		for _, to := range applications.Statuses {
+			if applications.CanTransition(from, to) {
+				allowed = append(allowed, to)
+				continue
+			}
+			r := w.transition(recruiterA, id, to)
+			require.Equal(t, 409, r.Status, "%s → %s: %s", from, to, r.Body)
+			require.Equal(t, "invalid_transition", r.code(t))
+		}
+		// The refusals changed nothing.
+		got := w.do("GET", "/v1/applications/"+id, recruiterA, nil).json(t)
+		require.Equal(t, string(from), got["status"])
+		for i, to := range allowed {
+			target := id
+			if i > 0 {
+				target = w.applicationIn(from)
+			}
+			r := w.transition(adminA, target, to)
+			require.Equal(t, 200, r.Status, "%s → %s: %s", from, to, r.Body)
+			require.Equal(t, string(to), r.json(t)["status"])
+		}
+		switch from {
+		case applications.StatusHired, applications.StatusRejected, applications.StatusWithdrawn:
+			require.Empty(t, allowed, from)
+		default:
+			require.Len(t, allowed, 3, from) // the next step, rejected, withdrawn
+		}
+	}
+	r := w.do("POST", "/v1/applications/"+w.applicationIn(applications.StatusSubmitted)+"/transition", recruiterA,
+		map[string]any{"to": "archived"})
+	require.Equal(t, 422, r.Status, string(r.Body))
+}
+
+func TestTransitionWritesHistoryAuditAndEvents(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	id := w.submit(candA, w.job())["id"].(string)
+	r := w.do("POST", "/v1/applications/"+id+"/transition", recruiterA, map[string]any{"to": "under_review", "reason": " looks promising "})
+	require.Equal(t, 200, r.Status, string(r.Body))
+	a := r.json(t)
+	require.Equal(t, "under_review", a["status"])
+	require.EqualValues(t, 2, a["version"])
+
+	evs := w.outbox(id)
+	require.Len(t, evs, 2)
+	ch := evs[1]
+	require.Equal(t, "applications.status_changed", ch.Type)
+	require.Equal(t, w.orgA.String(), ch.OrgID)
+	require.Equal(t, "submitted", ch.Data["from"])
+	require.Equal(t, "under_review", ch.Data["to"])
+	require.Equal(t, "looks promising", ch.Data["reason"])
+	require.Equal(t, w.tokens[recruiterA].UserID.String(), ch.Data["changed_by"])
+
+	h := w.do("GET", "/v1/applications/"+id+"/history", recruiterA, nil).json(t)["items"].([]any)
+	require.Len(t, h, 2)
+	last := h[1].(map[string]any)
+	require.Equal(t, "submitted", last["from"])
+	require.Equal(t, "under_review", last["to"])
+	require.Equal(t, "looks promising", last["reason"])
+	require.Equal(t, w.tokens[recruiterA].UserID.String(), last["by"])
+	require.Equal(t, 1, w.count("SELECT count(*) FROM platform.audit_log WHERE action = 'applications.transitioned' AND resource_id = $1", id))
+
+	// The candidate withdraws: withdrawn and status_changed, one transaction.
+	r = w.do("POST", "/v1/applications/"+id+"/withdraw", candA, nil)
+	require.Equal(t, 200, r.Status, string(r.Body))
+	require.Equal(t, "withdrawn", r.json(t)["status"])
+	evs = w.outbox(id)
+	require.Len(t, evs, 4)
+	require.Equal(t, "applications.status_changed", evs[2].Type)
+	require.Equal(t, "withdrawn", evs[2].Data["to"])
+	require.Equal(t, "applications.withdrawn", evs[3].Type)
+	require.Equal(t, id, evs[3].Data["application_id"])
+	// Final: no second withdrawal, no transition.
+	r = w.do("POST", "/v1/applications/"+id+"/withdraw", candA, map[string]any{})
+	require.Equal(t, 409, r.Status)
+	require.Equal(t, "invalid_transition", r.code(t))
+	require.Equal(t, 409, w.transition(recruiterA, id, applications.StatusRejected).Status)
+}
+
+func TestConcurrentTransitionsOfOneApplicationOneWins(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	for round := range 5 {
+		id := w.submit(candA, w.job())["id"].(string)
+		res := parallel(10, func(i int) resp {
+			tok := recruiterA
+			if i%2 == 1 {
+				tok = adminA
+			}
+			return doHTTP(t, w.srv, "POST", "/v1/applications/"+id+"/transition", tok, map[string]any{"to": "under_review"})
+		})
+		won := 0
+		for _, r := range res {
+			switch r.Status {
+			case 200:
+				won++
+			case 409:
+				require.Equal(t, "invalid_transition", r.code(t))
+			default:
+				t.Fatalf("round %d: unexpected answer %d %s", round, r.Status, r.Body)
+			}
+		}
+		require.Equal(t, 1, won, "round %d", round)
+		require.Equal(t, 2, w.count("SELECT count(*) FROM applications.status_history WHERE application_id = $1", id))
+		require.Equal(t, 1, w.count("SELECT count(*) FROM platform.outbox WHERE event_key = $1 AND topic = 'pvara.applications.status_changed'", id))
+	}
+}
+
+func TestOtherOrganisationsAndCandidatesSeeNothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	id := w.submit(candA, w.job())["id"].(string)
+	for _, tok := range []string{recruiterB, candB} {
+		for _, path := range []string{"/v1/applications/" + id, "/v1/applications/" + id + "/history"} {
+			r := w.do("GET", path, tok, nil)
+			require.Equal(t, 404, r.Status, "%s %s", tok, path)
+			require.Equal(t, "application_not_found", r.code(t))
+		}
+	}
+	r := w.transition(recruiterB, id, applications.StatusUnderReview)
+	require.Equal(t, 404, r.Status)
+	r = w.do("POST", "/v1/applications/"+id+"/withdraw", candB, nil)
+	require.Equal(t, 404, r.Status)
+	// Staff of the job's organisation, interviewers included, may read.
+	for _, tok := range []string{recruiterA, adminA, interviewerA, candA} {
+		require.Equal(t, 200, w.do("GET", "/v1/applications/"+id, tok, nil).Status, tok)
+		require.Equal(t, 200, w.do("GET", "/v1/applications/"+id+"/history", tok, nil).Status, tok)
+	}
+	// Interviewers and candidates do not move applications.
+	require.Equal(t, 403, w.transition(interviewerA, id, applications.StatusUnderReview).Status)
+	require.Equal(t, 403, w.transition(candA, id, applications.StatusUnderReview).Status)
+	// Staff do not withdraw for the candidate through /withdraw.
+	require.Equal(t, 403, w.do("POST", "/v1/applications/"+id+"/withdraw", recruiterA, nil).Status)
+	// Candidate B's own list is empty; an unknown or non-v7 id is 404.
+	list := w.do("GET", "/v1/me/applications", candB, nil)
+	require.Equal(t, 200, list.Status)
+	require.Empty(t, list.json(t)["items"])
+	require.Equal(t, 404, w.do("GET", "/v1/applications/"+uuid.Must(uuid.NewV7()).String(), candA, nil).Status)
+	require.Equal(t, 404, w.do("GET", "/v1/applications/"+uuid.New().String(), candA, nil).Status)
+	require.Equal(t, 404, w.do("GET", "/v1/applications/nope", candA, nil).Status)
+	// Nothing changed.
+	got := w.do("GET", "/v1/applications/"+id, candA, nil).json(t)
+	require.Equal(t, "submitted", got["status"])
+}
+
+func TestMyApplicationsPageNewestFirst(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	var ids []string
+	for range 5 {
+		ids = append(ids, w.submit(candA, w.job())["id"].(string))
+	}
+	w.submit(candB, w.job())
+	var got []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 4)
+		path := "/v1/me/applications?limit=2"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		r := w.do("GET", path, candA, nil)
+		require.Equal(t, 200, r.Status, string(r.Body))
+		body := r.json(t)
+		for _, it := range body["items"].([]any) {
+			got = append(got, it.(map[string]any)["id"].(string))
+		}
+		next, _ := body["next_cursor"].(string)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	want := make([]string, len(ids))
+	for i, id := range ids {
+		want[len(ids)-1-i] = id
+	}
+	require.Equal(t, want, got)
+	// A cursor is bound to its list: B cannot use A's.
+	r := w.do("GET", "/v1/me/applications?limit=2", candA, nil)
+	c := r.json(t)["next_cursor"].(string)
+	require.Equal(t, 400, w.do("GET", fmt.Sprintf("/v1/me/applications?cursor=%s", c), candB, nil).Status)
+}
