@@ -9,7 +9,6 @@ import (
 
 	"github.com/pvara-gov/pvara/internal/jobs"
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
-	"github.com/pvara-gov/pvara/internal/platform/maintenance"
 	"github.com/pvara-gov/pvara/internal/screening"
 )
 
@@ -32,11 +31,7 @@ func (a *app) wireScreening(_ context.Context) error {
 	a.routes = append(a.routes, func(r *httpx.Router) { h.Register(r) })
 	a.addConsumers("screening", svc.Handlers()...)
 	a.addRoleLoop("screening", svc.RunRescreens)
-	a.addRoleLoop("screening", func(ctx context.Context) error {
-		// Its own runner (no metrics registry: the maintenance role's
-		// runner registers the same metric names in this process).
-		return maintenance.New(a.db, a.logger.With("role", "screening"), nil, svc.CorpusTask()).Run(ctx)
-	})
+	a.addRoleLoop("screening", svc.RunCorpusRefresh)
 	return nil
 }
 

@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/pvara-gov/pvara/internal/platform/maintenance"
 	"github.com/pvara-gov/pvara/internal/platform/postgres"
 	"github.com/pvara-gov/pvara/internal/screening/internal/db"
 )
@@ -44,16 +44,23 @@ func (s *Service) RefreshCorpus(ctx context.Context) (string, error) {
 	return c.ID(), nil
 }
 
-// CorpusTask is the worker's periodic corpus refresh, as a maintenance
-// task (the screening role runs it).
-func (s *Service) CorpusTask() maintenance.Task {
-	return maintenance.Task{
-		Name:  "screening-corpus",
-		Every: s.cfg.CorpusRefresh,
-		Run: func(ctx context.Context) error {
-			_, err := s.RefreshCorpus(ctx)
-			return err
-		},
+// RunCorpusRefresh refreshes the corpus at start and then every
+// CorpusRefresh until ctx ends (the `screening` worker role runs it). Every
+// replica may run it: the corpus id is a hash of its content, so replicas
+// that build the same corpus store one row. It runs outside the
+// maintenance runner on purpose: that runner holds a connection per task
+// for the whole run, and one more task there could take the pool's last
+// connection from the tasks' own transactions.
+func (s *Service) RunCorpusRefresh(ctx context.Context) error {
+	for {
+		if _, err := s.RefreshCorpus(ctx); err != nil && ctx.Err() == nil {
+			s.logger.Warn("screening: corpus refresh failed; the previous corpus stays current", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(s.cfg.CorpusRefresh):
+		}
 	}
 }
 
