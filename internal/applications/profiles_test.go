@@ -2,7 +2,6 @@ package applications_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -26,22 +25,12 @@ import (
 	"github.com/pvara-gov/pvara/internal/platform/testenv"
 )
 
-type fakeVerifier map[string]authz.Principal
-
-func (v fakeVerifier) Verify(_ context.Context, token string) (authz.Principal, error) {
-	p, ok := v[token]
-	if !ok {
-		return authz.Principal{}, apperr.ErrUnauthenticated
-	}
-	return p, nil
-}
-
 type env struct {
 	t      *testing.T
 	db     *testenv.DB
 	svc    *applications.Profiles
 	srv    *httptest.Server
-	tokens fakeVerifier
+	tokens testenv.Tokens
 }
 
 func setup(t *testing.T) *env {
@@ -55,7 +44,7 @@ func setup(t *testing.T) *env {
 	require.NoError(t, err)
 	svc, err := applications.NewProfiles(applications.ProfilesDeps{DB: d.App, Cipher: cipher})
 	require.NoError(t, err)
-	e := &env{t: t, db: d, svc: svc, tokens: fakeVerifier{
+	e := &env{t: t, db: d, svc: svc, tokens: testenv.Tokens{
 		"cand1":     {UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleCandidate},
 		"cand2":     {UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleCandidate},
 		"recruiter": {UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleRecruiter, OrgID: uuid.Must(uuid.NewV7())},

@@ -16,25 +16,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pvara-gov/pvara/internal/jobs"
-	"github.com/pvara-gov/pvara/internal/platform/apperr"
 	"github.com/pvara-gov/pvara/internal/platform/authz"
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
 	"github.com/pvara-gov/pvara/internal/platform/logx"
 	"github.com/pvara-gov/pvara/internal/platform/redisx"
 	"github.com/pvara-gov/pvara/internal/platform/testenv"
 )
-
-// fakeVerifier stands in for the auth module: a test token names a
-// principal.
-type fakeVerifier map[string]authz.Principal
-
-func (v fakeVerifier) Verify(_ context.Context, token string) (authz.Principal, error) {
-	p, ok := v[token]
-	if !ok {
-		return authz.Principal{}, apperr.ErrUnauthenticated.WithDetail("unknown test token")
-	}
-	return p, nil
-}
 
 // env is one test's world: a database, Redis, the service and its router
 // behind a real HTTP server, and principals to act as.
@@ -44,7 +31,7 @@ type env struct {
 	redis   *redisx.Client
 	svc     *jobs.Service
 	srv     *httptest.Server
-	tokens  fakeVerifier
+	tokens  testenv.Tokens
 	orgA    uuid.UUID
 	orgB    uuid.UUID
 	counter atomic.Int64
@@ -81,7 +68,7 @@ func setup(t *testing.T, o ...opts) *env {
 	if e.redis == nil {
 		e.redis = testenv.NewRedis(t)
 	}
-	e.tokens = fakeVerifier{
+	e.tokens = testenv.Tokens{
 		recruiterA:   {UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleRecruiter, OrgID: e.orgA},
 		adminA:       {UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleOrgAdmin, OrgID: e.orgA},
 		interviewerA: {UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleInterviewer, OrgID: e.orgA},

@@ -1,10 +1,15 @@
 package screening
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+)
 
 // BenchmarkScore scores a typical application (5 experience entries, 15
 // skills, a 2,000-character résumé) for a job with a 3,000-character
-// description, from scratch each time (Score prepares the job too).
+// description, application after application of the same job: the steady
+// state of a re-screen or of a burst of submissions (Score's cache holds
+// the job's preparation).
 func BenchmarkScore(b *testing.B) {
 	in := typicalInput()
 	c := testCorpus()
@@ -14,8 +19,27 @@ func BenchmarkScore(b *testing.B) {
 	}
 }
 
-// BenchmarkScorer scores the same application with a Scorer prepared once
-// for the job, as a re-screen of a whole job does.
+// BenchmarkScoreNewJob is the same application scored for a different job
+// every time (more jobs than the cache holds): every call prepares its job
+// from scratch, the worst case.
+func BenchmarkScoreNewJob(b *testing.B) {
+	in := typicalInput()
+	c := testCorpus()
+	jobs := make([]JobInput, 2*scorerCacheSize)
+	for i := range jobs {
+		jobs[i] = typicalJob()
+		jobs[i].Title = "Data Analyst " + strconv.Itoa(i)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		in.Job = jobs[i%len(jobs)]
+		i++
+		_ = Score(in, c)
+	}
+}
+
+// BenchmarkScorer scores with a Scorer the caller prepared once.
 func BenchmarkScorer(b *testing.B) {
 	in := typicalInput()
 	s := NewScorer(in.Job, testCorpus())

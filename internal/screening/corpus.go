@@ -133,7 +133,42 @@ func idf(n, df int) float64 {
 	if df > n {
 		df = n
 	}
-	return math.Log(1 + float64(float64(n-df)+0.5)/float64(float64(df)+0.5))
+	return ln(1 + float64(float64(n-df)+0.5)/float64(float64(df)+0.5))
+}
+
+// ln is the natural logarithm of x ≥ 1, computed by the same operations on
+// every platform: math.Log may run an architecture's own assembly, whose
+// last bit can differ, and a score must not. This is the algorithm of Go's
+// portable math.Log (FreeBSD's e_log.c), with every product that meets an
+// addition converted explicitly so that no fused multiply-add can change
+// a rounding.
+func ln(x float64) float64 {
+	const (
+		ln2Hi = 6.93147180369123816490e-01
+		ln2Lo = 1.90821492927058770002e-10
+		l1    = 6.666666666666735130e-01
+		l2    = 3.999999999940941908e-01
+		l3    = 2.857142874366239149e-01
+		l4    = 2.222219843214978396e-01
+		l5    = 1.818357216161805012e-01
+		l6    = 1.531383769920937332e-01
+		l7    = 1.479819860511658591e-01
+	)
+	f1, ki := math.Frexp(x)
+	if f1 < math.Sqrt2/2 {
+		f1 *= 2
+		ki--
+	}
+	f := f1 - 1
+	k := float64(ki)
+	s := f / (2 + f)
+	s2 := float64(s * s)
+	s4 := float64(s2 * s2)
+	t1 := float64(s2 * float64(l1+float64(s4*float64(l3+float64(s4*float64(l5+float64(s4*l7)))))))
+	t2 := float64(s4 * float64(l2+float64(s4*float64(l4+float64(s4*l6)))))
+	r := t1 + t2
+	hfsq := float64(float64(0.5*f) * f)
+	return float64(k*ln2Hi) - ((hfsq - (float64(s*float64(hfsq+r)) + float64(k*ln2Lo))) - f)
 }
 
 // corpusJSON is the serialised form. encoding/json writes map keys sorted,

@@ -196,7 +196,7 @@ func evaluate(in Input) eligibility {
 	if c.AgeMin == nil && c.AgeMax == nil {
 		add(ReasonAgeNotRestricted, true, "The job sets no age limits.")
 	} else if p.DateOfBirth.IsZero() {
-		add(ReasonAgeNotStated, false, "No date of birth is stated; the job has age limits ("+ageRange(c)+").")
+		add(ReasonAgeNotStated, false, "No date of birth is stated; the job's age limits are "+ageRange(c)+".")
 	} else {
 		age := ageOn(p.DateOfBirth, cy, cm, cd)
 		have := "Age on the closing date (" + closingStr + ") is " + plural(age, "completed year")
@@ -206,7 +206,7 @@ func evaluate(in Input) eligibility {
 		case c.AgeMax != nil && age > maxAge(c):
 			add(ReasonAgeAboveMaximum, false, have+"; the job's maximum age is "+maxAgeText(c)+".")
 		default:
-			add(ReasonAgeMet, true, have+", within the job's limits ("+ageRange(c)+").")
+			add(ReasonAgeMet, true, have+"; the job's age limits are "+ageRange(c)+".")
 		}
 	}
 

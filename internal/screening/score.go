@@ -2,6 +2,7 @@ package screening
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -11,7 +12,7 @@ import (
 // ModelVersion names the rules, weights, tokeniser and synonyms below. Any
 // change to any of them that can change a Result bumps it; a stored result
 // names the version that produced it.
-const ModelVersion = "pvara-screen-1.0.0"
+const ModelVersion = "pvara-screen-1.1.0"
 
 // Component names and weights (the most points each can give; they add up
 // to 100). Weights are in hundredths of a point internally.
@@ -48,6 +49,11 @@ const (
 	bm25B     = 0.75
 	bm25K3    = 1.2
 	avgDocLen = 300
+	// copyRun: a run of this many consecutive words (stop words aside)
+	// that also occurs in the job's description is taken as copied from
+	// the advertisement; its words earn nothing (neither text relevance
+	// nor a skill mention).
+	copyRun = 6
 	// textFullAt: a weighted coverage of the job's words of this much or
 	// more earns the whole text-relevance weight; below it points are
 	// proportional.
@@ -59,7 +65,7 @@ const (
 // is pure and deterministic; c may be nil (the job's own text is then the
 // corpus). It is Scorer's Score for one input.
 func Score(in Input, c *Corpus) Result {
-	return NewScorer(in.Job, c).Score(in.Profile)
+	return cachedScorer(in.Job, c).Score(in.Profile)
 }
 
 // Scorer holds what the model derives from a job and a corpus, so scoring
@@ -74,10 +80,19 @@ type Scorer struct {
 	wsum     float64
 	required []skill
 	prefer   []skill
+	// The description as job-word indexes, and where each word occurs in
+	// it (positions of word w: descPos[descAt[w]:descAt[w+1]]), to find
+	// passages copied from it.
+	desc    []int32
+	descAt  []int32
+	descPos []int32
 }
 
-// separator is put between texts in a candidate's word sequence.
-const separator = -2
+// Markers in a candidate's word sequence.
+const (
+	separator = -2 // between texts: the résumé and each experience title
+	copied    = -3 // a word of a passage copied from the job's description
+)
 
 // skill is a job skill as matched: its canonical form and its words (as
 // indexes of the job's words).
@@ -86,39 +101,86 @@ type skill struct {
 	words []int32
 }
 
-// NewScorer prepares the model for one job.
+// NewScorer prepares the model for one job. It keeps its own copy of the
+// job: changing the caller's slices afterwards changes nothing.
 func NewScorer(job JobInput, c *Corpus) *Scorer {
-	s := &Scorer{job: job, corpusID: c.ID(), terms: make(map[string]int32, 256)}
+	job = cloneJob(job)
+	n := len(job.Title) + len(job.Department) + len(job.Description)
+	s := &Scorer{job: job, corpusID: c.ID(), terms: make(map[string]int32, 64+n/12)}
 	required := canonicalSkills(job.Criteria.RequiredSkills)
 	prefer := canonicalSkills(job.Criteria.PreferredSkills)
-	var qtf []int32
-	text := JobText(job.Title, job.Department, job.Description, required, prefer)
-	tokenize(text, func(t []byte) {
-		if i, ok := s.terms[string(t)]; ok {
-			qtf[i]++
-			return
-		}
-		s.terms[string(t)] = int32(len(qtf))
-		qtf = append(qtf, 1)
-	})
-	// The weights in the words' first-occurrence order, summed in that
-	// order: float sums are then the same on every run.
-	s.weight = make([]float64, len(qtf))
-	n := c.Docs()
-	words := make([]string, len(qtf))
-	for w, i := range s.terms {
-		words[i] = w
+	// The job's words in first-occurrence order, with their frequencies:
+	// the tokens of JobText, read part by part (the line breaks JobText
+	// puts between the parts only separate tokens). All tokens are first
+	// written into one buffer that becomes one string, so the words are
+	// substrings of it (one allocation instead of one per word).
+	type span struct{ a, b int32 }
+	arena := make([]byte, 0, n+64)
+	spans := make([]span, 0, n/5+16)
+	collect := func(t []byte) {
+		spans = append(spans, span{int32(len(arena)), int32(len(arena) + len(t))})
+		arena = append(arena, t...)
 	}
+	tokenize(job.Title, collect)
+	tokenize(job.Department, collect)
+	d0 := len(spans)
+	tokenize(job.Description, collect)
+	d1 := len(spans)
+	for _, k := range required {
+		tokenize(k, collect)
+	}
+	for _, k := range prefer {
+		tokenize(k, collect)
+	}
+	all := string(arena)
+	words := make([]string, 0, 64+n/12)
+	qtf := make([]int32, 0, 64+n/12)
+	desc := make([]int32, 0, d1-d0)
+	for k, sp := range spans {
+		w := all[sp.a:sp.b]
+		i, ok := s.terms[w]
+		if ok {
+			qtf[i]++
+		} else {
+			i = int32(len(words))
+			s.terms[w] = i
+			words = append(words, w)
+			qtf = append(qtf, 1)
+		}
+		if k >= d0 && k < d1 {
+			desc = append(desc, i)
+		}
+	}
+	// The weights in that order, summed in that order: float sums are
+	// then the same on every run.
+	s.weight = make([]float64, len(qtf))
+	docs := c.Docs()
 	for i, w := range words {
 		var v float64
 		if c == nil {
 			v = idf(1, 1)
 		} else {
-			v = idf(n, c.DF(w))
+			v = idf(docs, c.DF(w))
 		}
 		f := float64(qtf[i])
 		s.weight[i] = float64(v * float64(f*(bm25K3+1)/float64(f+bm25K3)))
 		s.wsum = float64(s.wsum + s.weight[i])
+	}
+	if len(desc) >= copyRun {
+		s.desc = desc
+		s.descAt = make([]int32, len(words)+1)
+		for _, w := range desc {
+			s.descAt[w+1]++
+		}
+		for w := range words {
+			s.descAt[w+1] += s.descAt[w]
+		}
+		s.descPos = make([]int32, len(desc))
+		fill := slices.Clone(s.descAt[:len(words)])
+		for p, w := range desc {
+			s.descPos[fill[w]] = int32(p)
+			fill[w]++
+		}
 	}
 	s.required = s.skills(required)
 	s.prefer = s.skills(prefer)
@@ -156,6 +218,8 @@ func (s *Scorer) Score(p ProfileInput) Result {
 		tokenize(e.Title, emit)
 	}
 
+	copiedWords := s.maskCopies(seq)
+
 	// The candidate's listed skills as sets of job-word indexes.
 	cand := canonicalSkills(p.Skills)
 	candWords := make([][]int32, len(cand))
@@ -171,7 +235,7 @@ func (s *Scorer) Score(p ProfileInput) Result {
 	prefPts, prefDetail := s.skillComponent(s.prefer, cand, candWords, seq, weightPreferredSkills, "preferred")
 	expPts, expDetail := s.experienceComponent(el.experienceDays)
 	eduPts, eduDetail := s.educationComponent(el.educationRank)
-	txtPts, txtDetail := s.textComponent(seq)
+	txtPts, txtDetail := s.textComponent(seq, copiedWords)
 
 	total := reqPts + prefPts + expPts + eduPts + txtPts
 	return Result{
@@ -260,6 +324,63 @@ func containsAll(set, words []int32) bool {
 	return true
 }
 
+// maskCopies replaces, in seq, every word of a run of copyRun or more
+// consecutive words that also occurs in the job's description with the
+// copied marker, and returns how many it replaced. Runs never cross a
+// separator (the job's words are all ≥ 0).
+func (s *Scorer) maskCopies(seq []int32) int {
+	if s.desc == nil {
+		return 0
+	}
+	// Find every matching window first (marking in place would break the
+	// matching of overlapping windows), then mark.
+	var marks []bool
+	run := 0 // job words in a row ending at seq[i+copyRun-1]
+	for i := 0; i+copyRun <= len(seq); i++ {
+		if i == 0 {
+			for _, x := range seq[:copyRun-1] {
+				run = nextRun(run, x)
+			}
+		}
+		run = nextRun(run, seq[i+copyRun-1])
+		if run < copyRun || !s.inDescription(seq[i:i+copyRun]) {
+			continue
+		}
+		if marks == nil {
+			marks = make([]bool, len(seq))
+		}
+		for j := i; j < i+copyRun; j++ {
+			marks[j] = true
+		}
+	}
+	n := 0
+	for j, m := range marks {
+		if m {
+			seq[j] = copied
+			n++
+		}
+	}
+	return n
+}
+
+// inDescription reports whether the words w (all job words) occur
+// consecutively in the job's description.
+func (s *Scorer) inDescription(w []int32) bool {
+	for _, p := range s.descPos[s.descAt[w[0]]:s.descAt[w[0]+1]] {
+		if int(p)+len(w) <= len(s.desc) && slices.Equal(s.desc[p:int(p)+len(w)], w) {
+			return true
+		}
+	}
+	return false
+}
+
+func nextRun(run int, x int32) int {
+	if x < 0 {
+		return 0
+	}
+	return run + 1
+}
+
 // containsRun reports whether words occurs contiguously in seq.
 func containsRun(seq, words []int32) bool {
 	n := len(words)
@@ -308,9 +429,13 @@ func (s *Scorer) educationComponent(rank int) (int64, string) {
 // as a weighted coverage in [0, 1): Σ w·sat(tf) / Σ w, where w is a job
 // word's idf times its saturated frequency in the job text and sat is
 // BM25's term-frequency saturation divided by its limit (k1+1).
-func (s *Scorer) textComponent(seq []int32) (int64, string) {
+func (s *Scorer) textComponent(seq []int32, copiedWords int) (int64, string) {
+	note := ""
+	if copiedWords > 0 {
+		note = " " + plural(copiedWords, "word") + " copied from the job's description not counted."
+	}
 	if s.wsum == 0 || len(seq) == 0 {
-		return 0, "No words of the job's text found in the résumé or experience."
+		return 0, "No words of the job's text found in the résumé or experience." + note
 	}
 	tf := make([]int32, len(s.weight))
 	dl := 0 // the candidate's words (title separators are not words)
@@ -318,7 +443,7 @@ func (s *Scorer) textComponent(seq []int32) (int64, string) {
 		if i >= 0 {
 			tf[i]++
 		}
-		if i != separator {
+		if i != separator && i != copied {
 			dl++
 		}
 	}
@@ -338,7 +463,7 @@ func (s *Scorer) textComponent(seq []int32) (int64, string) {
 	frac := math.Min(1, float64(ratio/textFullAt))
 	pts := int64(math.Round(float64(frac * weightTextRelevance)))
 	return pts, strconv.Itoa(matched) + " of the job's " + strconv.Itoa(len(s.weight)) + " distinct words found; weighted coverage " +
-		strconv.FormatFloat(math.Floor(ratio*1000)/10, 'f', 1, 64) + "%."
+		strconv.FormatFloat(math.Floor(ratio*1000)/10, 'f', 1, 64) + "%." + note
 }
 
 // divRound is a·/b rounded half up, for a ≥ 0, b > 0.

@@ -366,3 +366,45 @@ func TestGolden(t *testing.T) {
 		}
 	}
 }
+
+// Text copied from the job's advertisement earns nothing: neither text
+// relevance nor a skill mention.
+func TestCopiedTextEarnsNothing(t *testing.T) {
+	job := typicalJob()
+	job.Description = "We need an officer skilled in hydrological modelling of river basins and flood forecasting " +
+		"with geographic information systems for the provincial irrigation department. " + job.Description
+	job.Criteria.RequiredSkills = []string{"flood forecasting"}
+	own := Score(Input{Job: job, Profile: ProfileInput{ResumeText: "I did flood forecasting and hydrological modelling of river basins in Sindh."}}, nil)
+	pasted := Score(Input{Job: job, Profile: ProfileInput{ResumeText: job.Description}}, nil)
+	if got := pasted.Breakdown[4]; got.Points != 0 || !strings.Contains(got.Detail, "copied from the job's description") {
+		t.Fatalf("pasted advertisement: text relevance %v (%s)", got.Points, got.Detail)
+	}
+	if got := pasted.Breakdown[0]; got.Points != 0 {
+		t.Fatalf("pasted advertisement: a skill mention earned %v (%s)", got.Points, got.Detail)
+	}
+	if own.Breakdown[4].Points == 0 || own.Breakdown[0].Points == 0 {
+		t.Fatalf("own words: text %v, skills %v", own.Breakdown[4].Points, own.Breakdown[0].Points)
+	}
+	// Five words in the advertisement's order are not a copy.
+	short := Score(Input{Job: job, Profile: ProfileInput{ResumeText: "hydrological modelling river basins flood"}}, nil)
+	if strings.Contains(short.Breakdown[4].Detail, "copied") || short.Breakdown[4].Points == 0 {
+		t.Fatalf("five words taken as a copy: %s", short.Breakdown[4].Detail)
+	}
+}
+
+func TestLn(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 100000 {
+		x := 1 + float64(i)/7
+		if i%2 == 0 {
+			x = 1 + r.Float64()*1e6
+		}
+		got, want := ln(x), math.Log(x)
+		if math.Abs(got-want) > 2e-16*math.Max(1, want) {
+			t.Fatalf("ln(%v) = %v, math.Log %v", x, got, want)
+		}
+	}
+	if ln(1) != 0 {
+		t.Fatalf("ln(1) = %v", ln(1))
+	}
+}

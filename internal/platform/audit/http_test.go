@@ -14,24 +14,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pvara-gov/pvara/internal/platform/apperr"
 	"github.com/pvara-gov/pvara/internal/platform/authz"
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
 	"github.com/pvara-gov/pvara/internal/platform/logx"
 	"github.com/pvara-gov/pvara/internal/platform/testenv"
 )
-
-// fakeVerifier stands in for the auth module behind authz.Verifier (the
-// consumer-side interface): it maps test tokens to principals.
-type fakeVerifier map[string]authz.Principal
-
-func (v fakeVerifier) Verify(_ context.Context, token string) (authz.Principal, error) {
-	p, ok := v[token]
-	if !ok {
-		return authz.Principal{}, apperr.ErrUnauthenticated
-	}
-	return p, nil
-}
 
 type httpFixture struct {
 	*fixture
@@ -51,7 +38,7 @@ func setupHTTP(t *testing.T) *httpFixture {
 	f.iv = authz.Principal{UserID: mustUUID(t), Role: authz.RoleInterviewer, OrgID: f.orgA}
 	f.platform = authz.Principal{UserID: mustUUID(t), Role: authz.RolePlatformAdmin}
 	f.candidate = authz.Principal{UserID: mustUUID(t), Role: authz.RoleCandidate}
-	v := fakeVerifier{"admin-a": f.adminA, "admin-b": f.adminB, "rec-a": f.recA, "iv-a": f.iv, "platform": f.platform, "candidate": f.candidate}
+	v := testenv.Tokens{"admin-a": f.adminA, "admin-b": f.adminB, "rec-a": f.recA, "iv-a": f.iv, "platform": f.platform, "candidate": f.candidate}
 
 	logger := logx.Discard()
 	ew := &httpx.ErrorMapper{Logger: logger}

@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pvara-gov/pvara/internal/platform/apperr"
 	"github.com/pvara-gov/pvara/internal/platform/authz"
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
 	"github.com/pvara-gov/pvara/internal/platform/logx"
@@ -26,18 +25,7 @@ import (
 	"github.com/pvara-gov/pvara/internal/platform/testenv"
 )
 
-// fakeVerifier stands in for the auth module (authz.Verifier).
-type fakeVerifier map[string]authz.Principal
-
-func (v fakeVerifier) Verify(_ context.Context, token string) (authz.Principal, error) {
-	p, ok := v[token]
-	if !ok {
-		return authz.Principal{}, apperr.ErrUnauthenticated
-	}
-	return p, nil
-}
-
-var tokens = fakeVerifier{
+var tokens = testenv.Tokens{
 	"alice":  {UserID: uuid.MustParse("0193a000-0000-7000-8000-00000000000a"), Role: authz.RoleCandidate},
 	"bob":    {UserID: uuid.MustParse("0193a000-0000-7000-8000-00000000000b"), Role: authz.RoleCandidate},
 	"client": {Role: authz.RoleClient, ClientID: "hr-system", OrgID: uuid.MustParse("0193a000-0000-7000-8000-0000000000cc")},
