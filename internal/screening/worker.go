@@ -180,7 +180,7 @@ func (s *Service) HandleSubmitted(ctx context.Context, tx pgx.Tx, ev outbox.Enve
 	if err != nil {
 		return err
 	}
-	r, err := scoreWith(NewScorer(job.Input, c), job, c.ID(), app)
+	r, err := scoreWith(cachedScorer(job.Input, c), job, c.ID(), app) // the Scorer of a busy job is kept
 	if err != nil {
 		return err
 	}
