@@ -21,7 +21,7 @@ import (
 	"github.com/pvara-gov/pvara/internal/platform/testenv"
 )
 
-func mustKey(t *testing.T) []byte {
+func mustKey(t testing.TB) []byte {
 	t.Helper()
 	k, err := fieldcrypt.GenerateKey()
 	require.NoError(t, err)
@@ -198,7 +198,7 @@ func TestServeSmokeAndSIGTERMUnderLoad(t *testing.T) {
 	require.Contains(t, p.logs(), `"request_id":`)
 }
 
-func mustSigningKey(t *testing.T) string {
+func mustSigningKey(t testing.TB) string {
 	t.Helper()
 	_, s, err := auth.GenerateSigningKey("serve-test")
 	require.NoError(t, err)

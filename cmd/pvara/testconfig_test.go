@@ -14,7 +14,7 @@ import (
 // testConfig is a production-shaped configuration (not dev mode: every key
 // given explicitly) against the test database d and the test Redis, under a
 // private key prefix.
-func testConfig(t *testing.T, d *testenv.DB) config.Config {
+func testConfig(t testing.TB, d *testenv.DB) config.Config {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.Database.URL = config.Secret(d.URL)
