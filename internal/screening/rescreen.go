@@ -255,50 +255,80 @@ func (s *Service) execute(ctx context.Context, run Run) error {
 		return s.finish(ctx, run, RunFailed, &msg)
 	}
 	log.Info("screening: re-screening", "attempt", run.Attempts, "done", run.Done)
-	for ctx.Err() == nil {
-		job, err := s.jobs.ScreeningJob(ctx, run.JobID)
-		if errors.Is(err, ErrJobNotFound) {
-			msg := "the job no longer exists"
-			return s.finish(ctx, run, RunFailed, &msg)
+	for {
+		err := s.pass(ctx, &run)
+		if !errors.Is(err, errRunMoved) {
+			if err == nil {
+				log.Info("screening: re-screening finished", "status", run.Status, "done", run.Done, "changed", run.Changed)
+			}
+			return err
 		}
+		// Restarted (criteria changed) or taken over: reload it.
+		var row db.ScreeningRescreenRun
+		err = postgres.ScopedTx(ctx, s.db, postgres.SystemScope(), func(tx pgx.Tx) error {
+			var err error
+			row, err = db.New(tx).RunGet(ctx, run.ID)
+			return postgres.Translate(err)
+		})
 		if err != nil {
 			return err
 		}
-		after := uuid.Nil
-		if run.cursor != nil {
-			after = *run.cursor
+		fresh := toRun(row)
+		if fresh.Status != RunRunning || !sameClaim(fresh.claim, run.claim) {
+			return nil // finished, or another worker holds it now
 		}
-		readAt := s.now().UTC()
-		apps, err := s.apps.SubmittedForJob(ctx, job.ID, after, s.cfg.RescreenBatch)
-		if err != nil {
-			return fmt.Errorf("screening: applications of job %s: %w", job.ID, err)
+		run = fresh
+	}
+}
+
+func sameClaim(a, b *uuid.UUID) bool { return a != nil && b != nil && *a == *b }
+
+// batch is one page of a run, read and scored ahead of its write.
+type batch struct {
+	job    Job
+	scored []scored
+	readAt time.Time
+	err    error
+}
+
+// errJobGone: the job of a run no longer exists.
+var errJobGone = errors.New("screening: the job no longer exists")
+
+// pass runs the run from its cursor to the end (or until it moved): a
+// reader goroutine pages through the applications and scores each page on
+// all cores, one page ahead of the writer, which commits page after page
+// (results, events, progress) — so reading and scoring overlap the
+// database writes.
+func (s *Service) pass(ctx context.Context, run *Run) error {
+	c, err := s.passCorpus(ctx, run)
+	if err != nil {
+		return err
+	}
+	after := uuid.Nil
+	if run.cursor != nil {
+		after = *run.cursor
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	batches := make(chan batch, 1)
+	go s.readAhead(rctx, run.JobID, after, c, batches)
+	defer func() {
+		cancel()
+		for range batches { // let the reader finish
 		}
-		if len(apps) == 0 {
-			if err := s.finish(ctx, run, RunDone, nil); err != nil {
-				return err
-			}
-			log.Info("screening: re-screening done", "done", run.Done, "changed", run.Changed)
-			return nil
+	}()
+	for b := range batches {
+		switch {
+		case errors.Is(b.err, errJobGone):
+			msg := "the job no longer exists"
+			run.Status = RunFailed
+			return s.finish(ctx, *run, RunFailed, &msg)
+		case b.err != nil:
+			return b.err
+		case len(b.scored) == 0:
+			run.Status = RunDone
+			return s.finish(ctx, *run, RunDone, nil)
 		}
-		changed, err := s.rescreenBatch(ctx, &run, job, apps, readAt)
-		if errors.Is(err, errRunMoved) {
-			// Restarted (criteria changed) or taken over: reload it.
-			var row db.ScreeningRescreenRun
-			err = postgres.ScopedTx(ctx, s.db, postgres.SystemScope(), func(tx pgx.Tx) error {
-				var err error
-				row, err = db.New(tx).RunGet(ctx, run.ID)
-				return postgres.Translate(err)
-			})
-			if err != nil {
-				return err
-			}
-			fresh := toRun(row)
-			if fresh.Status != RunRunning || !sameClaim(fresh.claim, run.claim) {
-				return nil // finished, or another worker holds it now
-			}
-			run = fresh
-			continue
-		}
+		changed, err := s.writeBatch(ctx, run, b, c.ID())
 		if err != nil {
 			return err
 		}
@@ -307,35 +337,78 @@ func (s *Service) execute(ctx context.Context, run Run) error {
 	return ctx.Err()
 }
 
-func sameClaim(a, b *uuid.UUID) bool { return a != nil && b != nil && *a == *b }
-
-// rescreenBatch scores apps (in parallel), stores the results and their
-// events and records the progress, in one transaction; it returns the
-// applications whose result changed.
-func (s *Service) rescreenBatch(ctx context.Context, run *Run, job Job, apps []Application, readAt time.Time) ([]uuid.UUID, error) {
-	var changed []uuid.UUID
-	err := postgres.ScopedTx(ctx, s.db, postgres.SystemScope(), func(tx pgx.Tx) error {
-		var c *Corpus
+// passCorpus is the corpus of a pass: a run from its start moves the job
+// to the current corpus; a resumed one keeps the job's pinned corpus.
+func (s *Service) passCorpus(ctx context.Context, run *Run) (*Corpus, error) {
+	job, err := s.jobs.ScreeningJob(ctx, run.JobID)
+	if err != nil && !errors.Is(err, ErrJobNotFound) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, nil // the reader reports it
+	}
+	var c *Corpus
+	err = postgres.ScopedTx(ctx, s.db, postgres.SystemScope(), func(tx pgx.Tx) error {
 		var err error
 		if run.cursor == nil {
-			c, err = s.repinCorpus(ctx, tx, job) // a new pass: the current corpus
+			c, err = s.repinCorpus(ctx, tx, job)
 		} else {
 			c, err = s.corpusForJob(ctx, tx, job)
 		}
+		return err
+	})
+	return c, err
+}
+
+// readAhead sends the run's pages, scored, until the empty page (sent too)
+// or an error (sent), then closes out.
+func (s *Service) readAhead(ctx context.Context, jobID, after uuid.UUID, c *Corpus, out chan<- batch) {
+	defer close(out)
+	send := func(b batch) bool {
+		select {
+		case out <- b:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for ctx.Err() == nil {
+		job, err := s.jobs.ScreeningJob(ctx, jobID)
+		if errors.Is(err, ErrJobNotFound) {
+			send(batch{err: errJobGone})
+			return
+		}
 		if err != nil {
-			return err
+			send(batch{err: err})
+			return
+		}
+		readAt := s.now().UTC()
+		apps, err := s.apps.SubmittedForJob(ctx, jobID, after, s.cfg.RescreenBatch)
+		if err != nil {
+			send(batch{err: fmt.Errorf("screening: applications of job %s: %w", jobID, err)})
+			return
 		}
 		rs, err := s.scoreAll(job, c, apps)
-		if err != nil {
-			return err
+		if !send(batch{job: job, scored: rs, readAt: readAt, err: err}) || err != nil || len(apps) == 0 {
+			return
 		}
+		after = apps[len(apps)-1].ID
+	}
+}
+
+// writeBatch stores a scored page, its events and the run's progress in
+// one transaction, and returns the applications whose result changed.
+func (s *Service) writeBatch(ctx context.Context, run *Run, b batch, corpusID string) ([]uuid.UUID, error) {
+	var changed []uuid.UUID
+	last := b.scored[len(b.scored)-1].app.ID
+	err := postgres.ScopedTx(ctx, s.db, postgres.SystemScope(), func(tx pgx.Tx) error {
 		now := s.now().UTC()
-		if changed, err = s.storeTx(ctx, tx, job, c.ID(), rs, readAt, now); err != nil {
+		var err error
+		if changed, err = s.storeTx(ctx, tx, b.job, corpusID, b.scored, b.readAt, now); err != nil {
 			return err
 		}
-		last := apps[len(apps)-1].ID
 		n, err := db.New(tx).RunProgress(ctx, db.RunProgressParams{
-			Cursor: &last, Batch: int32(len(apps)), Changed: int32(len(changed)), LeaseUntil: now.Add(s.cfg.RescreenLease),
+			Cursor: &last, Batch: int32(len(b.scored)), Changed: int32(len(changed)), LeaseUntil: now.Add(s.cfg.RescreenLease),
 			ID: run.ID, Generation: run.generation, Claim: deref(run.claim),
 		})
 		if err != nil {
@@ -349,9 +422,8 @@ func (s *Service) rescreenBatch(ctx context.Context, run *Run, job Job, apps []A
 	if err != nil {
 		return nil, err
 	}
-	last := apps[len(apps)-1].ID
 	run.cursor = &last
-	run.Done += len(apps)
+	run.Done += len(b.scored)
 	run.Changed += len(changed)
 	return changed, nil
 }

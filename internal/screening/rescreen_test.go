@@ -162,7 +162,7 @@ func TestCriteriaChangeDuringARunRestartsIt(t *testing.T) {
 	require.Equal(t, "criteria_changed", st.Reason)
 	var changedAgain screening.Job
 	e.apps.onPage = func(page int) {
-		if page == 2 { // the first batch is committed; the second is being read
+		if page == 2 { // the second page is being read (the first may or may not be committed yet)
 			changedAgain = e.changeCriteria(job, "postgresql", "redis")
 		}
 	}
