@@ -26,6 +26,9 @@ func (a *app) wireDevSeed() {
 		if err := a.seedJobs(ctx, demo.OrgID, recruiter); err != nil {
 			return err
 		}
+		if err := a.seedApplications(ctx, demo.OrgID, demo.Accounts); err != nil {
+			return err
+		}
 		if a.devOut != nil {
 			fmt.Fprintf(a.devOut, "\nDemo organisation %q (%s); demo accounts (dev only, public passwords):\n", demo.OrgSlug, demo.OrgID)
 			tw := tabwriter.NewWriter(a.devOut, 0, 4, 2, ' ', 0)

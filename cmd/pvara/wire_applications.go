@@ -9,6 +9,7 @@ import (
 	"github.com/pvara-gov/pvara/internal/applications"
 	"github.com/pvara-gov/pvara/internal/auth"
 	"github.com/pvara-gov/pvara/internal/jobs"
+	"github.com/pvara-gov/pvara/internal/platform/authz"
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
 )
 
@@ -78,4 +79,31 @@ func (d candidateDirectory) Candidate(ctx context.Context, id uuid.UUID) (applic
 		return applications.Candidate{}, applications.ErrCandidateNotFound
 	}
 	return applications.Candidate{FullName: u.FullName, CNICMasked: u.CNICMasked}, nil
+}
+
+// seedApplications gives the demo candidate a profile and applications to
+// two of the demo organisation's open jobs (idempotent).
+func (a *app) seedApplications(ctx context.Context, org uuid.UUID, accounts []auth.DemoAccount) error {
+	var candidate uuid.UUID
+	for _, acc := range accounts {
+		if acc.Role == string(authz.RoleCandidate) {
+			candidate = acc.ID
+		}
+	}
+	if candidate == uuid.Nil {
+		return nil
+	}
+	page, err := a.jobs.Board(ctx, jobs.BoardQuery{OrgID: &org, Limit: 2})
+	if err != nil {
+		return err
+	}
+	var ids []uuid.UUID
+	for _, j := range page.Items {
+		ids = append(ids, j.ID)
+	}
+	n, err := a.applications.SeedDemo(ctx, candidate, ids)
+	if n > 0 {
+		a.logger.Info("demo applications seeded", "candidate_id", candidate, "created", n)
+	}
+	return err
 }

@@ -9,3 +9,6 @@ var (
 	NewIDAt = newIDAt
 	IDTime  = idTime
 )
+
+// VisibleTo exposes the explicit isolation check behind row-level security.
+var VisibleTo = visibleTo

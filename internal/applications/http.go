@@ -3,6 +3,7 @@ package applications
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -96,6 +97,7 @@ type submitIn struct {
 
 type applicationOut struct {
 	Status       int
+	ETag         string `header:"ETag"`
 	Location     string `header:"Location"`
 	Replayed     string `header:"Idempotent-Replayed" doc:"true when this is the stored answer to an earlier request with the same Idempotency-Key."`
 	CacheControl string `header:"Cache-Control"`
@@ -108,6 +110,7 @@ type idIn struct {
 
 type transitionIn struct {
 	ApplicationID  string `path:"application_id" maxLength:"64"`
+	IfMatch        string `header:"If-Match" doc:"Optional: the application's ETag; 412 when it has changed since."`
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Optional, as on submission."`
 	Body           struct {
 		To     string  `json:"to" maxLength:"40" doc:"submitted → under_review → shortlisted → interview → offered → hired, one step at a time; rejected or withdrawn from any status that is not final."`
@@ -117,6 +120,7 @@ type transitionIn struct {
 
 type withdrawIn struct {
 	ApplicationID  string    `path:"application_id" maxLength:"64"`
+	IfMatch        string    `header:"If-Match" doc:"Optional: the application's ETag; 412 when it has changed since."`
 	IdempotencyKey string    `header:"Idempotency-Key" maxLength:"255" doc:"Optional, as on submission."`
 	Body           *struct{} `required:"false"`
 }
@@ -206,6 +210,7 @@ func answer(s Submission, location bool) (*applicationOut, error) {
 	if location {
 		out.Location = "/v1/applications/" + out.Body.ID.String()
 	}
+	out.ETag = fmt.Sprintf(`"v%d"`, out.Body.Version)
 	return out, nil
 }
 
@@ -282,7 +287,7 @@ func (h *Handlers) get(ctx context.Context, in *idIn) (*applicationOut, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &applicationOut{Status: http.StatusOK, CacheControl: "private, no-store", Body: applicationBody(a)}, nil
+	return &applicationOut{Status: http.StatusOK, ETag: a.ETag(), CacheControl: "private, no-store", Body: applicationBody(a)}, nil
 }
 
 func (h *Handlers) history(ctx context.Context, in *idIn) (*historyOut, error) {
@@ -320,7 +325,7 @@ func (h *Handlers) transition(ctx context.Context, in *transitionIn) (*applicati
 	if err != nil {
 		return nil, err
 	}
-	ti := TransitionInput{To: in.Body.To, Reason: in.Body.Reason}
+	ti := TransitionInput{To: in.Body.To, Reason: in.Body.Reason, IfMatch: in.IfMatch}
 	idem, err := NewIdempotency(in.IdempotencyKey, http.MethodPost, "/v1/applications/"+id.String()+"/transition", ti)
 	if err != nil {
 		return nil, err
@@ -345,7 +350,7 @@ func (h *Handlers) withdraw(ctx context.Context, in *withdrawIn) (*applicationOu
 	if err != nil {
 		return nil, err
 	}
-	s, err := h.svc.Withdraw(ctx, p, id, idem)
+	s, err := h.svc.Withdraw(ctx, p, id, in.IfMatch, idem)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package applications
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -86,6 +87,10 @@ type Application struct {
 	Screening     *Screening
 	UpdatedAt     time.Time
 }
+
+// ETag is the application's entity tag: its version, bumped by every
+// status change.
+func (a Application) ETag() string { return fmt.Sprintf(`"v%d"`, a.Version) }
 
 // Screening is the stored result of the screening model (nil until scored).
 type Screening struct {

@@ -4,9 +4,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pvara-gov/pvara/internal/applications"
+	"github.com/pvara-gov/pvara/internal/platform/authz"
 )
 
 func TestIDsCarryTheirTimeAndSortByIt(t *testing.T) {
@@ -24,5 +26,29 @@ func TestIDsCarryTheirTimeAndSortByIt(t *testing.T) {
 		require.Equal(t, at.Truncate(time.Millisecond), got)
 		require.Less(t, prev.String(), id.String(), "ids must sort in time order")
 		prev = id
+	}
+}
+
+// The explicit check behind row-level security: a query that RLS would let
+// through (a mistaken scope) still does not show another organisation's or
+// another candidate's application.
+func TestVisibleToIsTheSecondWall(t *testing.T) {
+	t.Parallel()
+	org, other, cand := uuid.New(), uuid.New(), uuid.New()
+	a := applications.Application{OrgID: org, CandidateID: cand}
+	for _, c := range []struct {
+		p    *authz.Principal
+		want bool
+	}{
+		{nil, true},
+		{&authz.Principal{UserID: uuid.New(), Role: authz.RoleRecruiter, OrgID: org}, true},
+		{&authz.Principal{UserID: uuid.New(), Role: authz.RoleInterviewer, OrgID: org}, true},
+		{&authz.Principal{UserID: uuid.New(), Role: authz.RoleOrgAdmin, OrgID: other}, false},
+		{&authz.Principal{UserID: cand, Role: authz.RoleCandidate}, true},
+		{&authz.Principal{UserID: uuid.New(), Role: authz.RoleCandidate}, false},
+		{&authz.Principal{UserID: uuid.New(), Role: authz.RolePlatformAdmin}, false},
+		{&authz.Principal{UserID: uuid.New(), Role: authz.RoleClient, OrgID: org}, false},
+	} {
+		require.Equal(t, c.want, applications.VisibleTo(c.p, a), "%+v", c.p)
 	}
 }

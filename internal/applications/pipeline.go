@@ -33,9 +33,25 @@ func readScope(p authz.Principal) (postgres.Scope, bool) {
 	return postgres.Scope{}, false
 }
 
+// visibleTo is the explicit half of the isolation (row-level security is
+// the other): staff see their organisation's applications, a candidate
+// their own, the system (p nil) all.
+func visibleTo(p *authz.Principal, a Application) bool {
+	switch {
+	case p == nil:
+		return true
+	case p.IsStaff():
+		return a.OrgID == p.OrgID
+	case p.Role == authz.RoleCandidate:
+		return a.CandidateID == p.UserID
+	}
+	return false
+}
+
 // getTx reads one application by id, naming its partition; ErrNotFound
-// when the id is not a UUIDv7 or the row is not visible in tx's scope.
-func getTx(ctx context.Context, q *db.Queries, id uuid.UUID, forUpdate bool) (Application, error) {
+// when the id is not a UUIDv7, or the row is not visible in tx's scope or
+// not p's to see (p nil: the system).
+func getTx(ctx context.Context, q *db.Queries, p *authz.Principal, id uuid.UUID, forUpdate bool) (Application, error) {
 	at, ok := idTime(id)
 	if !ok {
 		return Application{}, ErrNotFound
@@ -52,7 +68,14 @@ func getTx(ctx context.Context, q *db.Queries, id uuid.UUID, forUpdate bool) (Ap
 	if err != nil {
 		return Application{}, translate(err)
 	}
-	return toApplication(row)
+	a, err := toApplication(row)
+	if err != nil {
+		return Application{}, err
+	}
+	if !visibleTo(p, a) {
+		return Application{}, ErrNotFound
+	}
+	return a, nil
 }
 
 // Get returns an application to its candidate or to staff of the job's
@@ -66,11 +89,20 @@ func (s *Service) Get(ctx context.Context, p authz.Principal, id uuid.UUID) (App
 	var a Application
 	err := postgres.ScopedTx(ctx, s.db, scope, func(tx pgx.Tx) error {
 		var err error
-		a, err = getTx(ctx, db.New(tx), id, false)
-		return err
+		a, err = getTx(ctx, db.New(tx), &p, id, false)
+		if err != nil || !p.IsStaff() {
+			return err
+		}
+		// Staff reading a candidate's personal data (name, date of birth,
+		// domicile, résumé) is a PII read, audited in the same transaction.
+		return s.auditTx(ctx, tx, p, ActionPIIRead, a, s.now().UTC(), map[string]any{"job_id": a.JobID.String()})
 	})
 	return a, err
 }
+
+// Audit actions of the module (besides the submission, status changes and
+// withdrawals named in docs/applications.md).
+const ActionPIIRead = "applications.pii_read"
 
 // ListMine returns candidate p's applications, newest first, before the
 // given id (uuid.Nil for the first page).
@@ -111,7 +143,7 @@ func (s *Service) History(ctx context.Context, p authz.Principal, id uuid.UUID) 
 	var out []HistoryEntry
 	err := postgres.ScopedTx(ctx, s.db, scope, func(tx pgx.Tx) error {
 		q := db.New(tx)
-		if _, err := getTx(ctx, q, id, false); err != nil {
+		if _, err := getTx(ctx, q, &p, id, false); err != nil {
 			return err
 		}
 		rows, err := q.HistoryList(ctx, id)
@@ -132,10 +164,12 @@ func (s *Service) History(ctx context.Context, p authz.Principal, id uuid.UUID) 
 	return out, err
 }
 
-// TransitionInput is a pipeline move.
+// TransitionInput is a pipeline move. IfMatch is optional: when given it
+// must match the application's current ETag ("v<version>"), else 412.
 type TransitionInput struct {
-	To     string
-	Reason *string
+	To      string
+	Reason  *string
+	IfMatch string `json:"-"`
 }
 
 // Transition moves an application of p's organisation to another status
@@ -160,23 +194,23 @@ func (s *Service) Transition(ctx context.Context, p authz.Principal, id uuid.UUI
 			reason = &r
 		}
 	}
-	return s.change(ctx, p, postgres.OrgScope(p.OrgID, p.UserID), id, to, reason, "applications.transitioned", idem)
+	return s.change(ctx, p, postgres.OrgScope(p.OrgID, p.UserID), id, to, reason, in.IfMatch, "applications.status_changed", idem)
 }
 
 // Withdraw withdraws candidate p's own application (from any status that
-// is not final).
-func (s *Service) Withdraw(ctx context.Context, p authz.Principal, id uuid.UUID, idem Idempotency) (Submission, error) {
+// is not final). ifMatch is optional, as on Transition.
+func (s *Service) Withdraw(ctx context.Context, p authz.Principal, id uuid.UUID, ifMatch string, idem Idempotency) (Submission, error) {
 	if p.Role != authz.RoleCandidate || p.UserID == uuid.Nil {
 		return Submission{}, apperr.ErrForbidden
 	}
-	return s.change(ctx, p, postgres.UserScope(p.UserID), id, StatusWithdrawn, nil, "applications.withdrawn", idem)
+	return s.change(ctx, p, postgres.UserScope(p.UserID), id, StatusWithdrawn, nil, ifMatch, "applications.withdrawn", idem)
 }
 
 // change is the one path of every status change: lock the row, check the
 // pipeline, update it, and write history, audit and events in the same
 // transaction.
 func (s *Service) change(ctx context.Context, p authz.Principal, scope postgres.Scope, id uuid.UUID, to Status,
-	reason *string, action string, idem Idempotency) (Submission, error) {
+	reason *string, ifMatch, action string, idem Idempotency) (Submission, error) {
 	var out Submission
 	err := postgres.ScopedTx(ctx, s.db, scope, func(tx pgx.Tx) error {
 		q := db.New(tx)
@@ -189,9 +223,12 @@ func (s *Service) change(ctx context.Context, p authz.Principal, scope postgres.
 				return err
 			}
 		}
-		cur, err := getTx(ctx, q, id, true)
+		cur, err := getTx(ctx, q, &p, id, true)
 		if err != nil {
 			return err
+		}
+		if ifMatch = strings.TrimSpace(ifMatch); ifMatch != "" && !etagMatches(ifMatch, cur.ETag()) {
+			return apperr.ErrPreconditionFailed
 		}
 		if !CanTransition(cur.Status, to) {
 			return ErrInvalidTransition.WithDetail(fmt.Sprintf("an application that is %s cannot become %s", cur.Status, to))

@@ -113,7 +113,7 @@ func TestTransitionWritesHistoryAuditAndEvents(t *testing.T) {
 	require.Equal(t, "under_review", last["to"])
 	require.Equal(t, "looks promising", last["reason"])
 	require.Equal(t, w.tokens[recruiterA].UserID.String(), last["by"])
-	require.Equal(t, 1, w.count("SELECT count(*) FROM platform.audit_log WHERE action = 'applications.transitioned' AND resource_id = $1", id))
+	require.Equal(t, 1, w.count("SELECT count(*) FROM platform.audit_log WHERE action = 'applications.status_changed' AND resource_id = $1", id))
 
 	// The candidate withdraws: withdrawn and status_changed, one transaction.
 	r = w.do("POST", "/v1/applications/"+id+"/withdraw", candA, nil)
@@ -235,4 +235,42 @@ func TestMyApplicationsPageNewestFirst(t *testing.T) {
 	r := w.do("GET", "/v1/me/applications?limit=2", candA, nil)
 	c := r.json(t)["next_cursor"].(string)
 	require.Equal(t, 400, w.do("GET", fmt.Sprintf("/v1/me/applications?cursor=%s", c), candB, nil).Status)
+}
+
+func TestTransitionIfMatchAndStaffReadsAreAudited(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	id := w.submit(candA, w.job())["id"].(string)
+	got := w.do("GET", "/v1/applications/"+id, recruiterA, nil)
+	require.Equal(t, 200, got.Status)
+	require.Equal(t, `"v1"`, got.Header.Get("ETag"))
+	// Staff reads are PII reads; the candidate's own are not audited.
+	require.Equal(t, 1, w.count("SELECT count(*) FROM platform.audit_log WHERE action = 'applications.pii_read' AND resource_id = $1", id))
+	require.Equal(t, 200, w.do("GET", "/v1/applications/"+id, candA, nil).Status)
+	require.Equal(t, 1, w.count("SELECT count(*) FROM platform.audit_log WHERE action = 'applications.pii_read' AND resource_id = $1", id))
+
+	r := w.transition(recruiterA, id, applications.StatusUnderReview, "If-Match", `"v1"`)
+	require.Equal(t, 200, r.Status, string(r.Body))
+	require.Equal(t, `"v2"`, r.Header.Get("ETag"))
+	// A stale ETag: 412 and nothing changes.
+	r = w.transition(adminA, id, applications.StatusRejected, "If-Match", `"v1"`)
+	require.Equal(t, 412, r.Status, string(r.Body))
+	r = w.do("POST", "/v1/applications/"+id+"/withdraw", candA, nil, "If-Match", `"v1"`)
+	require.Equal(t, 412, r.Status, string(r.Body))
+	require.Equal(t, "under_review", w.do("GET", "/v1/applications/"+id, candA, nil).json(t)["status"])
+	r = w.do("POST", "/v1/applications/"+id+"/withdraw", candA, nil, "If-Match", `"v2"`)
+	require.Equal(t, 200, r.Status, string(r.Body))
+}
+
+func TestStaffWithdrawalEmitsWithdrawn(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	id := w.submit(candA, w.job())["id"].(string)
+	r := w.transition(adminA, id, applications.StatusWithdrawn)
+	require.Equal(t, 200, r.Status, string(r.Body))
+	evs := w.outbox(id)
+	require.Len(t, evs, 3)
+	require.Equal(t, []string{"applications.submitted", "applications.status_changed", "applications.withdrawn"},
+		[]string{evs[0].Type, evs[1].Type, evs[2].Type})
+	require.Equal(t, w.tokens[adminA].UserID.String(), evs[1].Data["changed_by"])
 }

@@ -177,3 +177,29 @@ func TestSubmissionsRacingTheCloseAreAcceptedBeforeItOrRefused(t *testing.T) {
 	// Every stored application was made before the deadline.
 	require.Equal(t, 0, w.count("SELECT count(*) FROM applications.applications WHERE job_id = $1 AND created_at >= $2", job, closes))
 }
+
+func TestConcurrentCandidatesGetDistinctReceipts(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	const n = 30
+	tokens := make([]string, n)
+	for i := range n {
+		tokens[i] = fmt.Sprintf("many-%d", i)
+		w.tokens[tokens[i]] = authz.Principal{UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleCandidate}
+		r := w.do("PUT", "/v1/me/profile", tokens[i], validProfile())
+		require.Equal(t, 200, r.Status, string(r.Body))
+	}
+	job := w.job()
+	res := parallel(n, func(i int) resp {
+		return doHTTP(t, w.srv, "POST", "/v1/jobs/"+job.String()+"/applications", tokens[i], nil)
+	})
+	seen := map[string]bool{}
+	for _, r := range res {
+		require.Equal(t, 201, r.Status, string(r.Body))
+		rn := r.json(t)["receipt_number"].(string)
+		require.Regexp(t, `^PV\d\d-\d{9}$`, rn)
+		require.False(t, seen[rn], "receipt %s given twice", rn)
+		seen[rn] = true
+	}
+	require.Equal(t, n, w.count("SELECT count(DISTINCT receipt_number) FROM applications.applications WHERE job_id = $1", job))
+}

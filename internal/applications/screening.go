@@ -23,7 +23,7 @@ const ScoresGroup = "applications-scores"
 func (s *Service) Submitted(ctx context.Context, id uuid.UUID) (Submitted, error) {
 	var out Submitted
 	err := postgres.ScopedTx(ctx, s.db, postgres.SystemScope(), func(tx pgx.Tx) error {
-		a, err := getTx(ctx, db.New(tx), id, false)
+		a, err := getTx(ctx, db.New(tx), nil, id, false)
 		out = toSubmitted(a)
 		return err
 	})

@@ -1,6 +1,7 @@
 package applications
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pvara-gov/pvara/internal/applications/internal/db"
@@ -131,8 +133,9 @@ type snapshot struct {
 type Submission struct {
 	Application Application
 	Replayed    bool
-	// Status and Body are the HTTP answer (201 and the application body,
-	// or the stored ones on a replay).
+	// Status is the HTTP status (201, 200, or the stored one on a replay);
+	// Body is the stored answer's body on a replay (and, on a fresh write
+	// with a key, the answer that was stored).
 	Status int
 	Body   json.RawMessage
 }
@@ -193,100 +196,191 @@ func (s *Service) ensurePartition(ctx context.Context, t time.Time) error {
 	return postgres.Translate(err)
 }
 
-func (s *Service) submitOnce(ctx context.Context, p authz.Principal, job JobView, cand Candidate, in SubmitInput, idem Idempotency) (Submission, error) {
-	var out Submission
-	err := postgres.ScopedTx(ctx, s.db, postgres.UserScope(p.UserID), func(tx pgx.Tx) error {
-		q := db.New(tx)
-		if idem.Key != "" {
-			replay, err := s.idempotencyCheck(ctx, q, p.UserID, idem)
-			if err != nil {
-				return err
-			}
-			if replay != nil {
-				out = *replay
-				return nil
-			}
-		}
-		// Server time decides, after any wait for a lock above.
-		now := s.now().UTC()
-		if !job.OpenAt(now) {
-			return ErrJobNotOpen
-		}
-		prof, err := s.profiles.GetTx(ctx, tx, p.UserID)
-		if errors.Is(err, ErrProfileNotFound) {
-			return CheckComplete(Profile{})
-		}
-		if err != nil {
-			return err
-		}
-		if err := CheckComplete(prof); err != nil {
-			return err
-		}
-		id, err := newIDAt(now)
-		if err != nil {
-			return err
-		}
-		historyID, err := newIDAt(now)
-		if err != nil {
-			return err
-		}
-		createdAt, _ := idTime(id)
-		snap := snapshot{
-			Version: prof.Version, DateOfBirth: prof.DateOfBirth, Gender: (*string)(prof.Gender),
-			DomicileProvince: (*string)(prof.DomicileProvince), DomicileDistrict: prof.DomicileDistrict,
-			Education: prof.Education, Experience: prof.Experience, Skills: prof.Skills, ResumeText: prof.ResumeText,
-			UpdatedAt: prof.UpdatedAt,
-		}
-		snapJSON, err := json.Marshal(snap)
-		if err != nil {
-			return err
-		}
-		var phone []byte
-		if prof.Phone != nil {
-			if phone, err = s.cipher.EncryptString(*prof.Phone, applicationPhoneBinding(id)); err != nil {
-				return err
+// submitOnce is one attempt at the submission transaction, in two round
+// trips on one connection (the hot path of deadline day; TRAPS.md: every
+// statement costs, and a round trip costs more):
+//
+//  1. BEGIN, the row-level-security scope, the Idempotency-Key's lock and
+//     stored answer, the profile and the next receipt number, as one batch;
+//  2. the application with its guard and first history row (one
+//     statement), the outbox row, the audit entry, the idempotency record
+//     and COMMIT, as a second batch.
+//
+// PostgreSQL runs a batch's statements in order and skips the rest after
+// an error, so a failure before COMMIT leaves the transaction aborted and
+// it is rolled back here; nothing of it is ever visible.
+func (s *Service) submitOnce(ctx context.Context, p authz.Principal, job JobView, cand Candidate, in SubmitInput, idem Idempotency) (out Submission, err error) {
+	conn, err := s.db.Acquire(ctx)
+	if err != nil {
+		return Submission{}, postgres.Translate(err)
+	}
+	// A connection left inside a transaction (a failed rollback, a
+	// cancelled context) is closed by the pool on release, never reused.
+	defer conn.Release()
+	open := false
+	defer func() {
+		if open {
+			if _, rbErr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rbErr != nil {
+				err = errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
 			}
 		}
-		receipt, err := q.ApplicationSubmit(ctx, db.ApplicationSubmitParams{
-			JobID: job.ID, CandidateID: p.UserID, ID: id, CreatedAt: createdAt,
-			ReceiptPrefix: "PV" + createdAt.Format("06") + "-", OrgID: job.OrgID, CoverLetter: in.CoverLetter,
-			CandidateName: cand.FullName, CnicMasked: cand.CNICMasked, Gender: string(*prof.Gender),
-			DateOfBirth: prof.DateOfBirth.Time, DomicileProvince: string(*prof.DomicileProvince),
-			DomicileDistrict: *prof.DomicileDistrict, Skills: prof.Skills, ResumeText: prof.ResumeText,
-			Profile: snapJSON, PhoneEnc: phone, HistoryID: historyID,
-		})
-		if err != nil {
-			if postgres.IsUnique(err, "guards_pkey") {
-				return ErrDuplicateApplication
+	}()
+
+	now := s.now().UTC()
+	var (
+		b1              pgx.Batch
+		prof            db.ApplicationsProfile
+		hasProf, locked bool
+		stored          db.IdempotencyGetRow
+		hasStored       bool
+		receiptN        int64
+	)
+	b1.Queue("BEGIN")
+	queueScope(&b1, postgres.UserScope(p.UserID))
+	if idem.Key != "" {
+		db.QueueIdempotencyLock(&b1, lockKey(p.UserID, idem.Key), &locked)
+		db.QueueIdempotencyGet(&b1, p.UserID, idem.Key, now, &stored, &hasStored)
+	}
+	db.QueueProfileGet(&b1, p.UserID, &prof, &hasProf)
+	db.QueueReceiptNext(&b1, &receiptN)
+	open = true
+	if err := conn.SendBatch(ctx, &b1).Close(); err != nil {
+		return Submission{}, postgres.Translate(err)
+	}
+	if idem.Key != "" {
+		if !locked {
+			return Submission{}, ErrIdempotencyInFlight
+		}
+		if hasStored {
+			if !bytes.Equal(stored.Fingerprint, idem.Fingerprint) {
+				return Submission{}, ErrIdempotencyReused
 			}
-			return postgres.Translate(err)
+			return Submission{Replayed: true, Status: int(stored.Status), Body: stored.Response}, nil
 		}
-		prof.Phone = nil
-		a := Application{
-			ID: id, CreatedAt: createdAt, OrgID: job.OrgID, JobID: job.ID, CandidateID: p.UserID,
-			ReceiptNumber: receipt, Status: StatusSubmitted, Version: 1, CoverLetter: in.CoverLetter,
-			CandidateName: cand.FullName, CNICMasked: cand.CNICMasked, Profile: prof, UpdatedAt: createdAt,
-		}
-		if err := outbox.EnqueueTx(ctx, tx, submittedEvent(a)); err != nil {
-			return err
-		}
-		if err := s.auditTx(ctx, tx, p, "applications.submitted", a, now, map[string]any{
-			"job_id": a.JobID.String(), "receipt_number": a.ReceiptNumber,
-		}); err != nil {
-			return err
-		}
-		body, err := json.Marshal(applicationBody(a))
-		if err != nil {
-			return err
-		}
-		out = Submission{Application: a, Status: 201, Body: body}
-		if idem.Key != "" {
-			return s.idempotencyStore(ctx, q, p.UserID, idem, out.Status, body, now)
-		}
-		return nil
+	}
+	if !hasProf {
+		return Submission{}, CheckComplete(Profile{})
+	}
+	profile, err := s.profiles.fromRow(prof)
+	if err != nil {
+		return Submission{}, err
+	}
+	if err := CheckComplete(profile); err != nil {
+		return Submission{}, err
+	}
+	// Server time decides whether the job is open; the application's
+	// created_at is this same instant (truncated to the millisecond), so
+	// an accepted application is always stamped before closes_at.
+	now = s.now().UTC()
+	if !job.OpenAt(now) {
+		return Submission{}, ErrJobNotOpen
+	}
+	id, err := newIDAt(now)
+	if err != nil {
+		return Submission{}, err
+	}
+	historyID, err := newIDAt(now)
+	if err != nil {
+		return Submission{}, err
+	}
+	createdAt, _ := idTime(id)
+	snapJSON, err := json.Marshal(snapshot{
+		Version: profile.Version, DateOfBirth: profile.DateOfBirth, Gender: (*string)(profile.Gender),
+		DomicileProvince: (*string)(profile.DomicileProvince), DomicileDistrict: profile.DomicileDistrict,
+		Education: profile.Education, Experience: profile.Experience, Skills: profile.Skills,
+		ResumeText: profile.ResumeText, UpdatedAt: profile.UpdatedAt,
 	})
 	if err != nil {
 		return Submission{}, err
 	}
-	return out, nil
+	var phone []byte
+	if profile.Phone != nil {
+		if phone, err = s.cipher.EncryptString(*profile.Phone, applicationPhoneBinding(id)); err != nil {
+			return Submission{}, err
+		}
+	}
+	profile.Phone = nil
+	a := Application{
+		ID: id, CreatedAt: createdAt, OrgID: job.OrgID, JobID: job.ID, CandidateID: p.UserID,
+		ReceiptNumber: receiptNumber(createdAt, receiptN), Status: StatusSubmitted, Version: 1,
+		CoverLetter: in.CoverLetter, CandidateName: cand.FullName, CNICMasked: cand.CNICMasked, Profile: profile,
+		UpdatedAt: createdAt,
+	}
+	var body []byte // the stored answer, only needed with a key
+	if idem.Key != "" {
+		if body, err = json.Marshal(applicationBody(a)); err != nil {
+			return Submission{}, err
+		}
+	}
+
+	var b2 pgx.Batch
+	var receipt string
+	db.QueueApplicationSubmit(&b2, db.ApplicationSubmitParams{
+		JobID: job.ID, CandidateID: p.UserID, ID: id, CreatedAt: createdAt, ReceiptNumber: a.ReceiptNumber,
+		OrgID: job.OrgID, CoverLetter: in.CoverLetter, CandidateName: cand.FullName, CnicMasked: cand.CNICMasked,
+		Gender: string(*profile.Gender), DateOfBirth: profile.DateOfBirth.Time,
+		DomicileProvince: string(*profile.DomicileProvince), DomicileDistrict: *profile.DomicileDistrict,
+		Skills: profile.Skills, ResumeText: profile.ResumeText, Profile: snapJSON, PhoneEnc: phone, HistoryID: historyID,
+	}, &receipt)
+	bt := batchTx{b: &b2}
+	if err := outbox.EnqueueTx(ctx, bt, submittedEvent(a)); err != nil {
+		return Submission{}, err
+	}
+	if err := s.auditTx(ctx, bt, p, "applications.submitted", a, now, map[string]any{
+		"job_id": a.JobID.String(), "receipt_number": a.ReceiptNumber,
+	}); err != nil {
+		return Submission{}, err
+	}
+	if idem.Key != "" {
+		db.QueueIdempotencyPut(&b2, db.IdempotencyPutParams{
+			UserID: p.UserID, Key: idem.Key, Fingerprint: idem.Fingerprint, Status: 201, Response: body,
+			Now: now, ExpiresAt: now.Add(s.cfg.IdempotencyTTL),
+		})
+	}
+	b2.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, &b2).Close(); err != nil {
+		if postgres.IsUnique(err, "guards_pkey") {
+			return Submission{}, ErrDuplicateApplication
+		}
+		return Submission{}, postgres.Translate(err)
+	}
+	open = false
+	return Submission{Application: a, Status: 201, Body: body}, nil
+}
+
+// receiptNumber is the human-readable receipt of the n-th submission:
+// "PV" and the two-digit year, then n in at least nine digits
+// (PV26-000123456). n comes from a sequence, so receipts never repeat; the
+// guard's unique index on it makes sure.
+func receiptNumber(at time.Time, n int64) string {
+	return fmt.Sprintf("PV%s-%09d", at.UTC().Format("06"), n)
+}
+
+// queueScope queues the row-level-security scope of a transaction (the
+// statement of postgres.Scope.Apply).
+func queueScope(b *pgx.Batch, sc postgres.Scope) {
+	var org, user string
+	if sc.OrgID != uuid.Nil {
+		org = sc.OrgID.String()
+	}
+	if sc.UserID != uuid.Nil {
+		user = sc.UserID.String()
+	}
+	b.Queue("SELECT set_config('app.scope', $1, true), set_config('app.org_id', $2, true), set_config('app.user_id', $3, true)",
+		string(sc.Kind), org, user)
+}
+
+// batchTx queues the Exec calls of code written for a pgx.Tx
+// (outbox.EnqueueTx, audit.RecordTx: each one INSERT through Exec) into a
+// batch instead of sending them one by one. Only Exec is supported: the
+// embedded pgx.Tx is nil, so any other method would panic, which the
+// submission tests would catch.
+type batchTx struct {
+	pgx.Tx
+	b *pgx.Batch
+}
+
+func (t batchTx) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	t.b.Queue(sql, args...)
+	return pgconn.CommandTag{}, nil
 }

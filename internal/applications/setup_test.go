@@ -84,7 +84,7 @@ type world struct {
 	jobs     *fakeJobs
 	clock    *clock
 	srv      *httptest.Server
-	tokens   fakeVerifier
+	tokens   testenv.Tokens
 	orgA     uuid.UUID
 	orgB     uuid.UUID
 }
@@ -113,7 +113,7 @@ func newWorld(t *testing.T) *world {
 		t: t, db: d, jobs: &fakeJobs{jobs: map[uuid.UUID]applications.JobView{}}, clock: &clock{},
 		orgA: uuid.Must(uuid.NewV7()), orgB: uuid.Must(uuid.NewV7()),
 	}
-	w.tokens = fakeVerifier{
+	w.tokens = testenv.Tokens{
 		candA:        {UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleCandidate},
 		candB:        {UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleCandidate},
 		candNoProf:   {UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleCandidate},

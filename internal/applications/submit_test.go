@@ -128,3 +128,19 @@ func TestSubmitErrors(t *testing.T) {
 	require.Equal(t, 201, res.Status, string(res.Body))
 	require.Nil(t, res.json(t)["cover_letter"])
 }
+
+func TestSeedDemoIsIdempotent(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	jobs := []uuid.UUID{w.job(), w.job()}
+	cand := w.tokens[candNoProf].UserID
+	n, err := w.svc.SeedDemo(t.Context(), cand, jobs)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	n, err = w.svc.SeedDemo(t.Context(), cand, jobs)
+	require.NoError(t, err)
+	require.Equal(t, 0, n)
+	list := w.do("GET", "/v1/me/applications", candNoProf, nil)
+	require.Equal(t, 200, list.Status)
+	require.Len(t, list.json(t)["items"], 2)
+}

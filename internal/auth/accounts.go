@@ -486,8 +486,9 @@ func (s *Service) Users(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Use
 	if len(ids) == 0 {
 		return out, nil
 	}
-	err := s.inScope(ctx, postgres.SystemScope(), func(_ pgx.Tx, q *db.Queries) error {
-		rows, err := q.UsersGetNames(ctx, ids)
+	// One round trip (ScopedRead): every application submission calls this.
+	err := postgres.ScopedRead(ctx, s.db, postgres.SystemScope(), func(dbtx postgres.DBTX) error {
+		rows, err := db.New(dbtx).UsersGetNames(ctx, ids)
 		if err != nil {
 			return err
 		}

@@ -327,8 +327,9 @@ func (v ApplicationView) OpenAt(now time.Time) bool {
 // archived jobs are ErrNotFound, as they are to candidates.
 func (s *Service) GetForApplication(ctx context.Context, id uuid.UUID) (ApplicationView, error) {
 	var j Job
-	err := postgres.ScopedTx(ctx, s.db, postgres.SystemScope(), func(tx pgx.Tx) error {
-		row, err := db.New(tx).JobGet(ctx, id)
+	// One round trip (ScopedRead): every submission calls this.
+	err := postgres.ScopedRead(ctx, s.db, postgres.SystemScope(), func(q postgres.DBTX) error {
+		row, err := db.New(q).JobGet(ctx, id)
 		if err != nil {
 			return translate(err)
 		}
@@ -336,7 +337,7 @@ func (s *Service) GetForApplication(ctx context.Context, id uuid.UUID) (Applicat
 		return err
 	})
 	if err != nil {
-		return ApplicationView{}, err
+		return ApplicationView{}, translate(err)
 	}
 	if j.Status != StatusPublished && j.Status != StatusClosed {
 		return ApplicationView{}, ErrNotFound

@@ -1,14 +1,18 @@
--- ApplicationSubmit writes a submission in one statement (one round trip):
--- the duplicate guard (whose primary key refuses a second application by
--- the candidate to the job: unique violation guards_pkey), the receipt
--- number (from the sequence, kept unique by the guard), the application in
--- its monthly partition and the first status-history row. Either all of it
--- is written or none.
+-- ReceiptNext is the number of the next receipt (see the sequence).
+-- name: ReceiptNext :one
+SELECT nextval('applications.receipt_seq')::bigint AS n;
+
+-- ApplicationSubmit writes a submission in one statement: the duplicate
+-- guard (whose primary key refuses a second application by the candidate
+-- to the job: unique violation guards_pkey), the receipt number (from
+-- ReceiptNext, kept unique by the guard), the application in its monthly
+-- partition and the first status-history row. Either all of it is written
+-- or none.
 -- name: ApplicationSubmit :one
 WITH g AS (
     INSERT INTO applications.guards (job_id, candidate_id, application_id, created_at, receipt_number)
     VALUES (@job_id, @candidate_id, @id, @created_at,
-            @receipt_prefix::text || lpad(nextval('applications.receipt_seq')::text, 9, '0'))
+            @receipt_number)
     RETURNING receipt_number
 ), a AS (
     INSERT INTO applications.applications (

@@ -82,12 +82,17 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*pgxpool.Pool, 
 	}
 	// Times are stored and compared in UTC whatever the server's default.
 	rp["timezone"] = "UTC"
+	role := ""
 	if cfg.Role != "" {
-		role := pgx.Identifier{cfg.Role}.Sanitize()
-		pc.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-			_, err := c.Exec(ctx, "SET ROLE "+role)
-			return err
+		role = pgx.Identifier{cfg.Role}.Sanitize()
+	}
+	pc.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		RegisterUUID(c.TypeMap())
+		if role == "" {
+			return nil
 		}
+		_, err := c.Exec(ctx, "SET ROLE "+role)
+		return err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {

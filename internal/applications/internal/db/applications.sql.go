@@ -429,7 +429,7 @@ const applicationSubmit = `-- name: ApplicationSubmit :one
 WITH g AS (
     INSERT INTO applications.guards (job_id, candidate_id, application_id, created_at, receipt_number)
     VALUES ($1, $2, $3, $4,
-            $5::text || lpad(nextval('applications.receipt_seq')::text, 9, '0'))
+            $5)
     RETURNING receipt_number
 ), a AS (
     INSERT INTO applications.applications (
@@ -455,7 +455,7 @@ type ApplicationSubmitParams struct {
 	CandidateID      uuid.UUID
 	ID               uuid.UUID
 	CreatedAt        time.Time
-	ReceiptPrefix    string
+	ReceiptNumber    string
 	OrgID            uuid.UUID
 	CoverLetter      *string
 	CandidateName    string
@@ -471,19 +471,19 @@ type ApplicationSubmitParams struct {
 	HistoryID        uuid.UUID
 }
 
-// ApplicationSubmit writes a submission in one statement (one round trip):
-// the duplicate guard (whose primary key refuses a second application by
-// the candidate to the job: unique violation guards_pkey), the receipt
-// number (from the sequence, kept unique by the guard), the application in
-// its monthly partition and the first status-history row. Either all of it
-// is written or none.
+// ApplicationSubmit writes a submission in one statement: the duplicate
+// guard (whose primary key refuses a second application by the candidate
+// to the job: unique violation guards_pkey), the receipt number (from
+// ReceiptNext, kept unique by the guard), the application in its monthly
+// partition and the first status-history row. Either all of it is written
+// or none.
 func (q *Queries) ApplicationSubmit(ctx context.Context, arg ApplicationSubmitParams) (string, error) {
 	row := q.db.QueryRow(ctx, applicationSubmit,
 		arg.JobID,
 		arg.CandidateID,
 		arg.ID,
 		arg.CreatedAt,
-		arg.ReceiptPrefix,
+		arg.ReceiptNumber,
 		arg.OrgID,
 		arg.CoverLetter,
 		arg.CandidateName,
@@ -578,4 +578,16 @@ func (q *Queries) HistoryList(ctx context.Context, applicationID uuid.UUID) ([]H
 		return nil, err
 	}
 	return items, nil
+}
+
+const receiptNext = `-- name: ReceiptNext :one
+SELECT nextval('applications.receipt_seq')::bigint AS n
+`
+
+// ReceiptNext is the number of the next receipt (see the sequence).
+func (q *Queries) ReceiptNext(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, receiptNext)
+	var n int64
+	err := row.Scan(&n)
+	return n, err
 }

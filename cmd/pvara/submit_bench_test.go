@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/pvara-gov/pvara/internal/auth"
+	"github.com/pvara-gov/pvara/internal/platform/logx"
+	"github.com/pvara-gov/pvara/internal/platform/testenv"
+)
+
+// BenchmarkSubmitEndpoint is POST /v1/jobs/{job_id}/applications through
+// the whole API router in process (token verification, rate limit, the
+// real jobs and auth modules, the submission transaction), without a
+// network: the server-side cost of one submission.
+//
+//	go test -run '^$' -bench SubmitEndpoint -benchtime 5000x ./cmd/pvara
+func BenchmarkSubmitEndpoint(b *testing.B) {
+	d := testenv.NewDB(b)
+	cfg := testConfig(b, d)
+	cfg.Database.MaxConns = 32
+	cfg.RateLimit.Requests = 10_000_000
+	cfg.RateLimit.AuthRequests = 10_000_000
+	cfg.Auth.RegisterIPLimit = 10_000_000
+	if err := cfg.Validate(); err != nil {
+		b.Fatal(err)
+	}
+	a, err := openApp(context.Background(), cfg, logx.Discard())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(a.Close)
+	r, err := a.router()
+	if err != nil {
+		b.Fatal(err)
+	}
+	call := func(method, path, token string, body any, out any, hdr ...string) int {
+		var buf bytes.Buffer
+		if body != nil {
+			_ = json.NewEncoder(&buf).Encode(body)
+		}
+		req := httptest.NewRequest(method, path, &buf)
+		req.RemoteAddr = "10.0.0.1:1234"
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		if out != nil {
+			_ = json.Unmarshal(w.Body.Bytes(), out)
+		}
+		return w.Code
+	}
+	must := func(status int, method, path, token string, body any, out any, hdr ...string) {
+		if got := call(method, path, token, body, out, hdr...); got != status {
+			b.Fatalf("%s %s: %d, want %d", method, path, got, status)
+		}
+	}
+	login := func(email, pw string) string {
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		must(200, "POST", "/v1/auth/login", "", map[string]string{"email": email, "password": pw}, &tok)
+		return tok.AccessToken
+	}
+	ctx := context.Background()
+	if _, _, err := a.auth.CreatePlatformAdmin(ctx, auth.AdminInput{Email: "root@bench.test", Password: "bench platform passphrase", FullName: "Root"}); err != nil {
+		b.Fatal(err)
+	}
+	root := login("root@bench.test", "bench platform passphrase")
+	var org struct {
+		ID string `json:"id"`
+	}
+	must(201, "POST", "/v1/orgs", root, map[string]string{"name": "Bench", "slug": "bench"}, &org)
+	must(201, "POST", "/v1/orgs/"+org.ID+"/staff", root, map[string]string{
+		"email": "rec@bench.test", "full_name": "Recruiter", "role": "recruiter", "password": "bench recruiter passphrase",
+	}, nil)
+	rec := login("rec@bench.test", "bench recruiter passphrase")
+	const jobs, candidates = 100, 100
+	jobIDs := make([]string, jobs)
+	for i := range jobIDs {
+		var j struct {
+			ID      string `json:"id"`
+			Version int    `json:"version"`
+		}
+		must(201, "POST", "/v1/jobs", rec, jobBody(fmt.Sprint("Bench job ", i)), &j)
+		must(200, "POST", "/v1/jobs/"+j.ID+"/publish", rec, nil, nil, "If-Match", `"v`+strconv.Itoa(j.Version)+`"`)
+		jobIDs[i] = j.ID
+	}
+	tokens := make([]string, candidates)
+	for i := range tokens {
+		email, pw := fmt.Sprintf("c%d@bench.test", i), "bench candidate passphrase"
+		must(201, "POST", "/v1/auth/register", "", map[string]string{
+			"email": email, "password": pw, "full_name": fmt.Sprint("Candidate ", i),
+			"cnic": fmt.Sprintf("35202-%07d-1", i), "phone": "+923001234567",
+		}, nil)
+		tokens[i] = login(email, pw)
+		must(200, "PUT", "/v1/me/profile", tokens[i], completeProfile(), nil)
+	}
+	if b.N > jobs*candidates {
+		b.Fatalf("at most %d submissions (b.N = %d)", jobs*candidates, b.N)
+	}
+	var n atomic.Int64
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(n.Add(1) - 1)
+			if got := call("POST", "/v1/jobs/"+jobIDs[i/candidates]+"/applications", tokens[i%candidates], nil, nil); got != http.StatusCreated {
+				b.Errorf("submission %d: %d", i, got)
+				return
+			}
+		}
+	})
+}
