@@ -33,7 +33,7 @@ func TestEndToEndScreening(t *testing.T) {
 	require.Eventually(t, func() bool {
 		e.must(200, "GET", "/v1/applications/"+app.ID, acme.Recruiter, nil, &got)
 		return got.AIScore != nil
-	}, 30*time.Second, 50*time.Millisecond)
+	}, 90*time.Second, 50*time.Millisecond)
 
 	var expl struct {
 		Score        float64        `json:"score"`
@@ -86,6 +86,6 @@ func TestEndToEndScreening(t *testing.T) {
 	require.Eventually(t, func() bool {
 		e.must(200, "GET", "/v1/jobs/"+jobID+"/rescreen", acme.Recruiter, nil, &run)
 		return run.Status == "done"
-	}, 30*time.Second, 50*time.Millisecond)
+	}, 90*time.Second, 50*time.Millisecond)
 	require.Equal(t, 1, run.Done)
 }
