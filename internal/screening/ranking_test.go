@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pvara-gov/pvara/internal/platform/redisx"
 	"github.com/pvara-gov/pvara/internal/screening"
 )
 
@@ -104,6 +105,25 @@ func toItems(es []screening.RankEntry) []rankItem {
 		out = append(out, rankItem{ApplicationID: x.ApplicationID, Score: x.Score, Eligible: x.Eligible})
 	}
 	return out
+}
+
+// `pvara dev` without a Redis server runs on the in-process fallback
+// (miniredis): the ranking's scripts work there too.
+func TestRankingOnTheDevFallbackRedis(t *testing.T) {
+	t.Parallel()
+	rdb, err := redisx.OpenEmbedded("dev:")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rdb.Close() })
+	e := setup(t, opts{redis: rdb})
+	job := scoredJob(t, e, 9)
+	want := e.expectedRanking(job.ID)
+	got, _ := e.ranking(job.ID, 2)
+	require.Equal(t, want, got)
+	key := rdb.Key("screening", "rank", "{"+job.ID.String()+"}")
+	require.NoError(t, rdb.Del(context.Background(), key).Err())
+	got, _ = e.ranking(job.ID, 4)
+	require.Equal(t, want, got)
+	require.EqualValues(t, 1, rdb.Exists(context.Background(), key).Val())
 }
 
 // A re-scored application moves in the ranking at once (the set is

@@ -155,7 +155,8 @@ type env struct {
 }
 
 type opts struct {
-	cfg screening.Config
+	cfg   screening.Config
+	redis *redisx.Client // default: the test Redis
 }
 
 func setup(t *testing.T, o ...opts) *env {
@@ -164,7 +165,10 @@ func setup(t *testing.T, o ...opts) *env {
 	if len(o) > 0 {
 		op = o[0]
 	}
-	e := &env{t: t, db: testenv.NewDB(t), redis: testenv.NewRedis(t), orgA: uuid.Must(uuid.NewV7()), orgB: uuid.Must(uuid.NewV7())}
+	e := &env{t: t, db: testenv.NewDB(t), redis: op.redis, orgA: uuid.Must(uuid.NewV7()), orgB: uuid.Must(uuid.NewV7())}
+	if e.redis == nil {
+		e.redis = testenv.NewRedis(t)
+	}
 	e.apps = &memApps{byID: map[uuid.UUID]screening.Application{}}
 	var err error
 	e.jobs, err = jobs.New(jobs.Config{CacheTTL: -1}, jobs.Deps{DB: e.db.App})
