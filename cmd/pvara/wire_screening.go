@@ -22,7 +22,7 @@ func (a *app) wireScreening(_ context.Context) error {
 	}
 	svc, err := screening.New(screening.Config{}, screening.Deps{
 		DB: a.db, Redis: a.redis, Applications: a.screeningApplications(), Jobs: screeningJobs{a.jobs},
-		Logger: a.logger.With("module", "screening"), Clock: a.clock,
+		Logger: a.logger.With("module", "screening"), Clock: a.clock, Registerer: a.reg,
 	})
 	if err != nil {
 		return err

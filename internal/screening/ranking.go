@@ -270,6 +270,7 @@ func (r *ranking) rebuild(ctx context.Context, s *Service, job uuid.UUID) error 
 		}
 		return err
 	}
+	s.m.rebuilds.Inc()
 	// Updates committed during the rebuild: re-read them from PostgreSQL
 	// (the newest committed state) now that the new set is in place and
 	// the lock released (so these writes are not recorded again).
@@ -384,8 +385,10 @@ func (s *Service) Ranking(ctx context.Context, p authz.Principal, jobID uuid.UUI
 		if err != nil {
 			return RankingPage{}, err
 		}
+		s.m.reads.WithLabelValues("postgres").Inc()
 	} else {
 		out.FromRedis = true
+		s.m.reads.WithLabelValues("redis").Inc()
 	}
 	if len(items) > limit {
 		items = items[:limit]

@@ -238,12 +238,18 @@ func (s *Service) claimRun(ctx context.Context) (Run, bool, error) {
 var errRunMoved = errors.New("screening: the run was restarted or taken over")
 
 func (s *Service) finish(ctx context.Context, run Run, status string, msg *string) error {
-	return postgres.ScopedTx(ctx, s.db, postgres.SystemScope(), func(tx pgx.Tx) error {
-		_, err := db.New(tx).RunFinish(ctx, db.RunFinishParams{
+	var n int64
+	err := postgres.ScopedTx(ctx, s.db, postgres.SystemScope(), func(tx pgx.Tx) error {
+		var err error
+		n, err = db.New(tx).RunFinish(ctx, db.RunFinishParams{
 			Status: status, Now: s.now().UTC(), Error: msg, ID: run.ID, Generation: run.generation, Claim: deref(run.claim),
 		})
 		return postgres.Translate(err)
 	})
+	if err == nil && n > 0 {
+		s.m.runs.WithLabelValues(status).Inc()
+	}
+	return err
 }
 
 // execute carries a claimed run to its end, a batch per transaction.
@@ -332,6 +338,7 @@ func (s *Service) pass(ctx context.Context, run *Run) error {
 		if err != nil {
 			return err
 		}
+		s.m.scored("rescreen", len(b.scored), len(changed))
 		s.syncRanking(ctx, changed)
 	}
 	return ctx.Err()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pvara-gov/pvara/internal/platform/apperr"
 	"github.com/pvara-gov/pvara/internal/platform/logx"
@@ -147,6 +148,8 @@ type Deps struct {
 	Logger *slog.Logger
 	// Clock defaults to time.Now.
 	Clock func() time.Time
+	// Registerer receives the module's metrics; nil registers nothing.
+	Registerer prometheus.Registerer
 }
 
 // Service is the screening module: the worker's handlers, the re-screening
@@ -157,6 +160,7 @@ type Service struct {
 	apps   ApplicationSource
 	jobs   JobSource
 	rank   *ranking
+	m      *metrics
 	logger *slog.Logger
 	now    func() time.Time
 
@@ -183,7 +187,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	s := &Service{
 		cfg: cfg, db: deps.DB, apps: deps.Applications, jobs: deps.Jobs, logger: deps.Logger, now: deps.Clock,
-		corpora: map[string]*Corpus{},
+		corpora: map[string]*Corpus{}, m: newMetrics(deps.Registerer),
 	}
 	s.rank = newRanking(deps.Redis, cfg.RankingTTL)
 	return s, nil

@@ -184,7 +184,10 @@ func (s *Service) HandleSubmitted(ctx context.Context, tx pgx.Tx, ev outbox.Enve
 	if err != nil {
 		return err
 	}
-	_, err = s.storeTx(ctx, tx, job, c.ID(), []scored{r}, readAt, s.now().UTC())
+	changed, err := s.storeTx(ctx, tx, job, c.ID(), []scored{r}, readAt, s.now().UTC())
+	if err == nil {
+		s.m.scored("submitted", 1, len(changed)) // counted at the attempt; a rolled-back batch may count twice
+	}
 	return err
 }
 
