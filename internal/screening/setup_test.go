@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pvara-gov/pvara/internal/jobs"
@@ -157,6 +158,7 @@ type env struct {
 type opts struct {
 	cfg   screening.Config
 	redis *redisx.Client // default: the test Redis
+	reg   *prometheus.Registry
 }
 
 func setup(t *testing.T, o ...opts) *env {
@@ -180,6 +182,7 @@ func setup(t *testing.T, o ...opts) *env {
 	e.tokens.m.Store(recruiterB, authz.Principal{UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleRecruiter, OrgID: e.orgB})
 	e.svc, err = screening.New(op.cfg, screening.Deps{
 		DB: e.db.App, Redis: e.redis, Applications: e.apps, Jobs: jobSource{e.jobs}, Logger: logx.Discard(),
+		Registerer: op.reg,
 	})
 	require.NoError(t, err)
 	cursors, err := httpx.NewCursors([]byte("test-cursor-secret-0123456789"))

@@ -196,7 +196,8 @@ func TestWorkerScoresSubmittedApplicationsThroughKafkaOnce(t *testing.T) {
 // replay) writes and publishes nothing more; a changed profile does.
 func TestRescoringTheSameInputPublishesOnce(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
+	reg := prometheus.NewRegistry()
+	e := setup(t, opts{reg: reg})
 	job := e.publishedJob()
 	a := e.newApp(job, []string{"go"})
 	e.submitted(a)
@@ -212,6 +213,8 @@ func TestRescoringTheSameInputPublishesOnce(t *testing.T) {
 	require.Len(t, evs, 2)
 	require.Greater(t, evs[1].Score, evs[0].Score)
 	require.True(t, evs[1].ScoredAt.After(at1))
+	require.EqualValues(t, 2, counterSum(t, reg, "pvara_screening_results_total", map[string]string{"source": "submitted", "outcome": "changed"}))
+	require.EqualValues(t, 1, counterSum(t, reg, "pvara_screening_results_total", map[string]string{"source": "submitted", "outcome": "unchanged"}))
 }
 
 // A status event before the score creates the row without a score (404
