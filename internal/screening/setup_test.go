@@ -180,10 +180,11 @@ func setup(t *testing.T, o ...opts) *env {
 	e.tokens.m.Store(adminA, authz.Principal{UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleOrgAdmin, OrgID: e.orgA})
 	e.tokens.m.Store(interviewerA, authz.Principal{UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleInterviewer, OrgID: e.orgA})
 	e.tokens.m.Store(recruiterB, authz.Principal{UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleRecruiter, OrgID: e.orgB})
-	e.svc, err = screening.New(op.cfg, screening.Deps{
-		DB: e.db.App, Redis: e.redis, Applications: e.apps, Jobs: jobSource{e.jobs}, Logger: logx.Discard(),
-		Registerer: op.reg,
-	})
+	deps := screening.Deps{DB: e.db.App, Redis: e.redis, Applications: e.apps, Jobs: jobSource{e.jobs}, Logger: logx.Discard()}
+	if op.reg != nil {
+		deps.Registerer = op.reg
+	}
+	e.svc, err = screening.New(op.cfg, deps)
 	require.NoError(t, err)
 	cursors, err := httpx.NewCursors([]byte("test-cursor-secret-0123456789"))
 	require.NoError(t, err)
