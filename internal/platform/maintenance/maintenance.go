@@ -4,6 +4,11 @@
 // start and then every interval. Replicas may all run the role: a task
 // takes a PostgreSQL advisory lock for its run and is skipped by the others
 // while one holds it.
+//
+// A task's run holds one pooled connection (its advisory lock is a session
+// lock) while the task itself takes others from the same pool, so at most
+// MaxConcurrent tasks run at once in one process: all of them starting
+// together must not take every connection and then wait for one more.
 package maintenance
 
 import (
@@ -25,9 +30,15 @@ type Task struct {
 	Run   func(ctx context.Context) error
 }
 
+// MaxConcurrent is how many tasks one runner runs at the same time; the
+// others wait their turn. Two leaves the pool room for the tasks' own
+// connections with any pool of four or more.
+const MaxConcurrent = 2
+
 // Runner runs tasks until its context ends.
 type Runner struct {
 	pool    *pgxpool.Pool
+	slots   chan struct{}
 	logger  *slog.Logger
 	tasks   []Task
 	lastOK  *prometheus.GaugeVec
@@ -39,6 +50,7 @@ type Runner struct {
 func New(pool *pgxpool.Pool, logger *slog.Logger, reg prometheus.Registerer, tasks ...Task) *Runner {
 	r := &Runner{
 		pool:   pool,
+		slots:  make(chan struct{}, MaxConcurrent),
 		logger: logger,
 		tasks:  tasks,
 		lastOK: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -93,6 +105,12 @@ func lockKey(name string) int64 {
 // RunOnce runs t now unless another replica is running it; it reports
 // whether it ran and succeeded.
 func (r *Runner) RunOnce(ctx context.Context, t Task) bool {
+	select {
+	case r.slots <- struct{}{}:
+		defer func() { <-r.slots }()
+	case <-ctx.Done():
+		return false
+	}
 	conn, err := r.pool.Acquire(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
