@@ -51,6 +51,9 @@ type app struct {
 	// consumers are the event handlers of each event-driven worker role;
 	// modules add theirs with addConsumers (wire_events.go).
 	consumers map[string][]consumer.Handler
+	// roleLoops run beside the consumers of an event-driven role
+	// (addRoleLoop in wire_events.go).
+	roleLoops map[string][]roleFunc
 	// consumerMetrics are shared by the consumer runners of every role.
 	consumerMetrics *consumer.Metrics
 	// routes register each module's HTTP operations.
@@ -154,6 +157,9 @@ func openApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (a *ap
 		return nil, err
 	}
 	if err := a.wireApplications(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.wireScreening(ctx); err != nil {
 		return nil, err
 	}
 	if cfg.Dev {

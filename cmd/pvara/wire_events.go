@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/pvara-gov/pvara/internal/platform/consumer"
 	"github.com/pvara-gov/pvara/internal/platform/kafka"
 	"github.com/pvara-gov/pvara/internal/platform/outbox"
+	"github.com/pvara-gov/pvara/internal/screening"
 )
 
 // eventTypes lists every event type this binary publishes. Each module that
@@ -24,6 +26,7 @@ func eventTypes() []outbox.EventType {
 		auth.Events(),
 		jobs.Events(),
 		applications.Events(),
+		screening.Events(),
 	)
 }
 
@@ -106,7 +109,18 @@ func (a *app) addConsumers(role string, hs ...consumer.Handler) {
 	a.roles[role] = func(ctx context.Context) error { return a.runConsumers(ctx, role) }
 }
 
-// runConsumers runs the handlers registered for role until ctx ends.
+// addRoleLoop runs fn alongside the consumers of an event-driven role (a
+// poller the role also owns, such as screening's re-screening runner) until
+// ctx ends; register the role's consumers with addConsumers too.
+func (a *app) addRoleLoop(role string, fn roleFunc) {
+	if a.roleLoops == nil {
+		a.roleLoops = map[string][]roleFunc{}
+	}
+	a.roleLoops[role] = append(a.roleLoops[role], fn)
+}
+
+// runConsumers runs the handlers registered for role, and its loops, until
+// ctx ends.
 func (a *app) runConsumers(ctx context.Context, role string) error {
 	kopts, err := kafka.ClientOptions(a.cfg.Kafka)
 	if err != nil {
@@ -137,5 +151,17 @@ func (a *app) runConsumers(ctx context.Context, role string) error {
 	}
 	defer ping.Close()
 	a.ready.Add("kafka", func(ctx context.Context) error { return kafka.Ping(ctx, ping) })
-	return r.Run(ctx)
+	loops := a.roleLoops[role]
+	errc := make(chan error, len(loops))
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for _, loop := range loops {
+		go func() { errc <- loop(lctx) }()
+	}
+	err = r.Run(ctx)
+	cancel()
+	for range loops {
+		err = errors.Join(err, <-errc)
+	}
+	return err
 }

@@ -108,3 +108,13 @@ RETURNING id, org_id, version, closed_at;
 
 -- name: JobExists :one
 SELECT EXISTS (SELECT 1 FROM jobs.jobs WHERE id = @id);
+
+-- name: JobCorpusTexts :many
+-- The texts of published and closed jobs, newest first (UUIDv7 ids), for
+-- screening's text-relevance corpus; keyset on id.
+SELECT id, title, department, description, criteria
+FROM jobs.jobs
+WHERE status IN ('published', 'closed')
+  AND (sqlc.narg('before_id')::uuid IS NULL OR id < sqlc.narg('before_id'))
+ORDER BY id DESC
+LIMIT @lim;

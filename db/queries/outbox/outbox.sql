@@ -42,3 +42,10 @@ RETURNING o.lane, o.seq, o.id, o.topic, o.event_key, o.payload, o.headers, o.cre
 SELECT count(*)::bigint AS backlog,
        coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8 AS oldest_age_seconds
 FROM platform.outbox;
+
+-- name: OutboxInsertBatch :exec
+-- Many events in one statement, in the order given (seq follows it). The
+-- arrays are unnested in the select list, which zips arrays of equal length.
+INSERT INTO platform.outbox (id, topic, event_key, lane, payload, headers)
+SELECT unnest(@ids::uuid[]), unnest(@topics::text[]), unnest(@event_keys::text[]), unnest(@lanes::smallint[]),
+       unnest(@payloads::bytea[]), unnest(@headers::json[]);

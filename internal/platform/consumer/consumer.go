@@ -59,6 +59,14 @@ type Handler struct {
 	// Errors go to logs and to dead-letter headers: no PII in them.
 	// ev.Version tells which payload schema ev.Data follows.
 	Handle func(ctx context.Context, tx pgx.Tx, ev outbox.Envelope) error
+	// AfterCommit, when set, is called once for each event Handle applied,
+	// after the transaction holding the effect committed (never for a
+	// duplicate or a rolled-back attempt), in the partition's order. It is
+	// for derived copies kept outside PostgreSQL, such as a Redis index:
+	// the process may die between the commit and the call, so whatever it
+	// maintains must also be repaired another way (a rebuild, an expiry).
+	// It cannot fail the event.
+	AfterCommit func(ctx context.Context, ev outbox.Envelope)
 }
 
 type permanentError struct{ err error }
@@ -516,6 +524,7 @@ func (g *group) applyBatch(ctx context.Context, recs []*kgo.Record) (n, failedAt
 		result := "duplicate"
 		if applied[j] {
 			result = "applied"
+			afterCommit(ctx, hs[j], evs[j], recs[j])
 		}
 		g.r.metrics.events.WithLabelValues(g.name, hs[j].Type, result).Inc()
 	}
@@ -658,9 +667,23 @@ func (g *group) apply(ctx context.Context, h Handler, ev outbox.Envelope, rec *k
 	if duplicate {
 		g.r.metrics.events.WithLabelValues(g.name, h.Type, "duplicate").Inc()
 	} else {
+		afterCommit(ctx, h, ev, rec)
 		g.r.metrics.events.WithLabelValues(g.name, h.Type, "applied").Inc()
 	}
 	return nil
+}
+
+// afterCommit runs h.AfterCommit for an applied event, bounded by the
+// handler timeout and not cut by shutdown; a panic is contained.
+func afterCommit(ctx context.Context, h Handler, ev outbox.Envelope, rec *kgo.Record) {
+	if h.AfterCommit == nil {
+		return
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	actx = logx.WithRequestID(actx, header(rec, outbox.HeaderRequestID))
+	defer func() { _ = recover() }()
+	h.AfterCommit(actx, ev)
 }
 
 // safeHandle turns a handler panic into an error, so one bad event cannot

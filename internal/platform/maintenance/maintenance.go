@@ -4,6 +4,11 @@
 // start and then every interval. Replicas may all run the role: a task
 // takes a PostgreSQL advisory lock for its run and is skipped by the others
 // while one holds it.
+//
+// A task's run holds one pooled connection (its advisory lock is a session
+// lock) while the task itself takes others from the same pool, so at most
+// MaxConcurrent tasks run at once in one process: all of them starting
+// together must not take every connection and then wait for one more.
 package maintenance
 
 import (
@@ -25,20 +30,17 @@ type Task struct {
 	Run   func(ctx context.Context) error
 }
 
-// maxConcurrent bounds the tasks running at once. A run holds one pooled
-// connection for its advisory lock while the task takes others for its
-// work: with every task starting together, as many lock holders as the pool
-// has connections would wait for ever for a second one (8 tasks on an
-// 8-connection pool did, starving the relay and consumers of the same
-// process too).
-const maxConcurrent = 2
+// MaxConcurrent is how many tasks one runner runs at the same time; the
+// others wait their turn. Two leaves the pool room for the tasks' own
+// connections with any pool of four or more.
+const MaxConcurrent = 2
 
 // Runner runs tasks until its context ends.
 type Runner struct {
 	pool    *pgxpool.Pool
+	slots   chan struct{}
 	logger  *slog.Logger
 	tasks   []Task
-	slots   chan struct{}
 	lastOK  *prometheus.GaugeVec
 	fails   *prometheus.CounterVec
 	skipped *prometheus.CounterVec
@@ -48,9 +50,9 @@ type Runner struct {
 func New(pool *pgxpool.Pool, logger *slog.Logger, reg prometheus.Registerer, tasks ...Task) *Runner {
 	r := &Runner{
 		pool:   pool,
+		slots:  make(chan struct{}, MaxConcurrent),
 		logger: logger,
 		tasks:  tasks,
-		slots:  make(chan struct{}, maxConcurrent),
 		lastOK: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "pvara_maintenance_last_success_timestamp_seconds",
 			Help: "When each maintenance task last succeeded (Unix time).",
@@ -81,13 +83,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			ticker := time.NewTicker(t.Every)
 			defer ticker.Stop()
 			for {
-				select {
-				case r.slots <- struct{}{}:
-					r.RunOnce(ctx, t)
-					<-r.slots
-				case <-ctx.Done():
-					return
-				}
+				r.RunOnce(ctx, t)
 				select {
 				case <-ctx.Done():
 					return
@@ -109,6 +105,12 @@ func lockKey(name string) int64 {
 // RunOnce runs t now unless another replica is running it; it reports
 // whether it ran and succeeded.
 func (r *Runner) RunOnce(ctx context.Context, t Task) bool {
+	select {
+	case r.slots <- struct{}{}:
+		defer func() { <-r.slots }()
+	case <-ctx.Done():
+		return false
+	}
 	conn, err := r.pool.Acquire(ctx)
 	if err != nil {
 		if ctx.Err() == nil {

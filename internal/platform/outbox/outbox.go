@@ -169,3 +169,37 @@ func EnqueueTx(ctx context.Context, tx pgx.Tx, e Event) error {
 	}
 	return nil
 }
+
+// EnqueueBatchTx stores many events inside tx with one statement, in the
+// order given (a key's events keep that order), as EnqueueTx does for one:
+// they exist if and only if tx commits. A bulk writer (a re-screening of a
+// whole job) uses it to avoid a round trip per event.
+func EnqueueBatchTx(ctx context.Context, tx pgx.Tx, evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	p := db.OutboxInsertBatchParams{
+		Ids: make([]uuid.UUID, len(evs)), Topics: make([]string, len(evs)), EventKeys: make([]string, len(evs)),
+		Lanes: make([]int16, len(evs)), Payloads: make([][]byte, len(evs)), Headers: make([][]byte, len(evs)),
+	}
+	for i := range evs {
+		e := &evs[i]
+		payload, err := Marshal(e)
+		if err != nil {
+			return err
+		}
+		if len(payload) > MaxEnvelopeBytes {
+			return fmt.Errorf("%w: %s is %d bytes", ErrEventTooLarge, e.Type, len(payload))
+		}
+		hb, err := json.Marshal(Headers(ctx, *e))
+		if err != nil {
+			return err
+		}
+		p.Ids[i], p.Topics[i], p.EventKeys[i], p.Lanes[i] = e.ID, Topic(e.Type), e.Subject, Lane(e.Subject)
+		p.Payloads[i], p.Headers[i] = payload, hb
+	}
+	if err := db.New(tx).OutboxInsertBatch(ctx, p); err != nil {
+		return fmt.Errorf("outbox: enqueue %d events: %w", len(evs), err)
+	}
+	return nil
+}

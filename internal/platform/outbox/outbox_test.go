@@ -184,3 +184,53 @@ func TestEnqueueTxRefusesAnEventKafkaWouldRefuse(t *testing.T) {
 	require.ErrorIs(t, err, outbox.ErrEventTooLarge)
 	require.Zero(t, countRows(t, d, "platform.outbox"))
 }
+
+// EnqueueBatchTx stores every event of the batch, in the order given, if
+// and only if the transaction commits.
+func TestEnqueueBatchTxKeepsOrderAndCommitsWithTheTransaction(t *testing.T) {
+	t.Parallel()
+	d := testenv.NewDB(t)
+	ctx := context.Background()
+	batch := func() []outbox.Event {
+		var evs []outbox.Event
+		for i := range 5 {
+			evs = append(evs, outbox.Event{Type: outbox.TypeTestPing, Version: 1, Subject: []string{"a", "b"}[i%2],
+				Data: outbox.TestPing{Note: "batch", Seq: int64(i)}})
+		}
+		return evs
+	}
+	rolledBack := errors.New("roll back")
+	err := postgres.Tx(ctx, d.App, func(tx pgx.Tx) error {
+		require.NoError(t, outbox.EnqueueBatchTx(ctx, tx, batch()))
+		return rolledBack
+	})
+	require.ErrorIs(t, err, rolledBack)
+	var n int
+	require.NoError(t, d.Owner.QueryRow(ctx, "SELECT count(*) FROM platform.outbox").Scan(&n))
+	require.Zero(t, n)
+
+	evs := batch()
+	require.NoError(t, postgres.Tx(ctx, d.App, func(tx pgx.Tx) error { return outbox.EnqueueBatchTx(ctx, tx, evs) }))
+	require.NoError(t, postgres.Tx(ctx, d.App, func(tx pgx.Tx) error { return outbox.EnqueueBatchTx(ctx, tx, nil) }))
+	rows, err := d.Owner.Query(ctx, "SELECT id, event_key, payload, headers::text FROM platform.outbox ORDER BY seq")
+	require.NoError(t, err)
+	defer rows.Close()
+	i := 0
+	for rows.Next() {
+		var id uuid.UUID
+		var key, headers string
+		var payload []byte
+		require.NoError(t, rows.Scan(&id, &key, &payload, &headers))
+		require.Equal(t, evs[i].ID, id, "in the order given")
+		require.Equal(t, evs[i].Subject, key)
+		var env outbox.Envelope
+		require.NoError(t, json.Unmarshal(payload, &env))
+		var p outbox.TestPing
+		require.NoError(t, json.Unmarshal(env.Data, &p))
+		require.EqualValues(t, i, p.Seq)
+		require.Contains(t, headers, outbox.TypeTestPing)
+		i++
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, 5, i)
+}

@@ -156,6 +156,51 @@ func (q *Queries) JobCloseDue(ctx context.Context, now time.Time, lim int32) ([]
 	return items, nil
 }
 
+const jobCorpusTexts = `-- name: JobCorpusTexts :many
+SELECT id, title, department, description, criteria
+FROM jobs.jobs
+WHERE status IN ('published', 'closed')
+  AND ($1::uuid IS NULL OR id < $1)
+ORDER BY id DESC
+LIMIT $2
+`
+
+type JobCorpusTextsRow struct {
+	ID          uuid.UUID
+	Title       string
+	Department  string
+	Description string
+	Criteria    json.RawMessage
+}
+
+// The texts of published and closed jobs, newest first (UUIDv7 ids), for
+// screening's text-relevance corpus; keyset on id.
+func (q *Queries) JobCorpusTexts(ctx context.Context, beforeID *uuid.UUID, lim int32) ([]JobCorpusTextsRow, error) {
+	rows, err := q.db.Query(ctx, jobCorpusTexts, beforeID, lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []JobCorpusTextsRow{}
+	for rows.Next() {
+		var i JobCorpusTextsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Title,
+			&i.Department,
+			&i.Description,
+			&i.Criteria,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const jobExists = `-- name: JobExists :one
 SELECT EXISTS (SELECT 1 FROM jobs.jobs WHERE id = $1)
 `

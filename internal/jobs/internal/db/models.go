@@ -235,3 +235,59 @@ type PlatformProcessedEvent struct {
 	EventID       uuid.UUID
 	ProcessedAt   time.Time
 }
+
+type ScreeningCorpora struct {
+	ID        string
+	Body      json.RawMessage
+	Documents int32
+	CreatedAt time.Time
+}
+
+type ScreeningJob struct {
+	JobID    uuid.UUID
+	OrgID    uuid.UUID
+	CorpusID string
+	PinnedAt time.Time
+}
+
+type ScreeningRescreenRun struct {
+	ID          uuid.UUID
+	JobID       uuid.UUID
+	OrgID       uuid.UUID
+	Status      string
+	Reason      string
+	RequestedBy *uuid.UUID
+	Generation  int32
+	Claim       *uuid.UUID
+	Cursor      *uuid.UUID
+	Total       int32
+	Done        int32
+	Changed     int32
+	Attempts    int32
+	LeaseUntil  *time.Time
+	Error       *string
+	CreatedAt   time.Time
+	StartedAt   *time.Time
+	FinishedAt  *time.Time
+}
+
+type ScreeningResult struct {
+	ApplicationID    uuid.UUID
+	JobID            uuid.UUID
+	OrgID            uuid.UUID
+	CandidateID      uuid.UUID
+	Status           string
+	StatusAt         *time.Time
+	SubmittedAt      *time.Time
+	Gender           *string
+	DomicileProvince *string
+	Eligible         *bool
+	Score            pgtype.Numeric
+	Reasons          json.RawMessage
+	Breakdown        json.RawMessage
+	ModelVersion     *string
+	CorpusID         *string
+	InputHash        []byte
+	ScoredAt         *time.Time
+	RankKey          *int32
+}

@@ -101,6 +101,35 @@ func (q *Queries) OutboxInsert(ctx context.Context, arg OutboxInsertParams) erro
 	return err
 }
 
+const outboxInsertBatch = `-- name: OutboxInsertBatch :exec
+INSERT INTO platform.outbox (id, topic, event_key, lane, payload, headers)
+SELECT unnest($1::uuid[]), unnest($2::text[]), unnest($3::text[]), unnest($4::smallint[]),
+       unnest($5::bytea[]), unnest($6::json[])
+`
+
+type OutboxInsertBatchParams struct {
+	Ids       []uuid.UUID
+	Topics    []string
+	EventKeys []string
+	Lanes     []int16
+	Payloads  [][]byte
+	Headers   [][]byte
+}
+
+// Many events in one statement, in the order given (seq follows it). The
+// arrays are unnested in the select list, which zips arrays of equal length.
+func (q *Queries) OutboxInsertBatch(ctx context.Context, arg OutboxInsertBatchParams) error {
+	_, err := q.db.Exec(ctx, outboxInsertBatch,
+		arg.Ids,
+		arg.Topics,
+		arg.EventKeys,
+		arg.Lanes,
+		arg.Payloads,
+		arg.Headers,
+	)
+	return err
+}
+
 const outboxStats = `-- name: OutboxStats :one
 SELECT count(*)::bigint AS backlog,
        coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8 AS oldest_age_seconds

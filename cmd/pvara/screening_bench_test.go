@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pvara-gov/pvara/internal/jobs"
+	"github.com/pvara-gov/pvara/internal/platform/authz"
+	"github.com/pvara-gov/pvara/internal/platform/logx"
+	"github.com/pvara-gov/pvara/internal/platform/testenv"
+	"github.com/pvara-gov/pvara/internal/screening"
+)
+
+// BenchmarkRescreenThroughApplications re-screens a job of 100,000
+// applications stored in the applications module's partitioned table, read
+// through the real adapter (applications.Service.SubmittedForJob →
+// screening), after a criteria change (every result changes). The rows are
+// written with COPY as the submission path would have left them.
+//
+//	go test -run '^$' -bench RescreenThroughApplications -benchtime 1x ./cmd/pvara/
+func BenchmarkRescreenThroughApplications(b *testing.B) {
+	const n = 100_000
+	ctx := context.Background()
+	d := testenv.NewDB(b)
+	cfg := testConfig(b, d)
+	cfg.Database.MaxConns = 16
+	a, err := openApp(ctx, cfg, logx.Discard())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	org := uuid.Must(uuid.NewV7())
+	p := authz.Principal{UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleRecruiter, OrgID: org}
+	now := time.Now().UTC()
+	j, err := a.jobs.Create(ctx, p, jobs.Input{
+		Title: "Assistant Director IT", Department: "Information Technology",
+		Description: "Build and run the regulator's online services in Go with PostgreSQL and Redis on Linux.",
+		Location:    "Islamabad", Positions: 10, OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(30 * 24 * time.Hour),
+		Criteria: jobs.CriteriaInput{MinEducation: "bachelor", MinExperienceYears: 2,
+			RequiredSkills: []string{"go", "postgresql"}, PreferredSkills: []string{"redis"}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if j, err = a.jobs.Publish(ctx, p, j.ID, j.ETag(time.Now())); err != nil {
+		b.Fatal(err)
+	}
+	skills := []string{"go", "postgresql", "redis", "docker", "kubernetes", "python", "linux", "networking", "excel", "urdu typing"}
+	levels := []string{"matric", "intermediate", "bachelor", "master", "mphil", "phd"}
+	provinces := []string{"punjab", "sindh", "kpk", "balochistan", "islamabad", "gb", "ajk"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	rows := make([][]any, n)
+	for i := range rows {
+		id := uuid.Must(uuid.NewV7())
+		sec, nsec := id.Time().UnixTime()
+		created := time.Unix(sec, nsec).UTC()
+		var sk []string
+		for _, s := range skills {
+			if rng.IntN(3) == 0 {
+				sk = append(sk, s)
+			}
+		}
+		if sk == nil {
+			sk = []string{}
+		}
+		dob := fmt.Sprintf("%d-%02d-%02d", 1980+rng.IntN(25), 1+rng.IntN(12), 1+rng.IntN(28))
+		gender := []string{"male", "female"}[rng.IntN(2)]
+		province := provinces[rng.IntN(len(provinces))]
+		resume := fmt.Sprintf("Built web services in Go backed by PostgreSQL for %d years; ran Redis and Linux servers.", 1+rng.IntN(10))
+		profile, err := json.Marshal(map[string]any{
+			"version": 1, "date_of_birth": dob, "gender": gender, "domicile_province": province, "domicile_district": "Lahore",
+			"education":  []map[string]any{{"level": levels[rng.IntN(len(levels))], "field": "computer science", "institution": "PU", "year": 2010}},
+			"experience": []map[string]any{{"title": "Software engineer", "employer": "NADRA", "start_date": fmt.Sprintf("%d-01-01", 2010+rng.IntN(14))}},
+			"skills":     sk, "resume_text": resume, "updated_at": now,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		dobT, _ := time.Parse("2006-01-02", dob)
+		rows[i] = []any{id, created, org, j.ID, uuid.New(), fmt.Sprintf("PV-%08d", i), "Candidate", "35202-*******-1",
+			gender, dobT, province, "Lahore", sk, resume, profile, created}
+	}
+	if _, err := d.Owner.CopyFrom(ctx, pgx.Identifier{"applications", "applications"},
+		[]string{"id", "created_at", "org_id", "job_id", "candidate_id", "receipt_number", "candidate_name", "cnic_masked",
+			"gender", "date_of_birth", "domicile_province", "domicile_district", "skills", "resume_text", "profile", "updated_at"},
+		pgx.CopyFromRows(rows)); err != nil {
+		b.Fatal(err)
+	}
+	d.Exec(b, "ANALYZE applications.applications")
+	svc, err := screening.New(screening.Config{}, screening.Deps{
+		DB: a.db, Redis: a.redis, Applications: a.screeningApplications(), Jobs: screeningJobs{a.jobs}, Logger: logx.Discard(),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := svc.RefreshCorpus(ctx); err != nil {
+		b.Fatal(err)
+	}
+	rescreen := func() time.Duration {
+		if _, err := svc.Rescreen(ctx, p, j.ID); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		ran, err := svc.RescreenOnce(ctx)
+		if err != nil || !ran {
+			b.Fatal(ran, err)
+		}
+		return time.Since(start)
+	}
+	first := rescreen()
+	b.Logf("first scoring of %d applications: %s", n, first.Round(time.Millisecond))
+	b.ResetTimer()
+	var total time.Duration
+	for i := range b.N {
+		b.StopTimer()
+		cur, err := a.jobs.Get(ctx, &p, j.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := jobs.CriteriaInput{MinEducation: "bachelor", MinExperienceYears: 1 + i%3,
+			RequiredSkills: []string{"go", "postgresql", "redis", "linux"}[:2+i%3], PreferredSkills: []string{"docker"}}
+		if _, err := a.jobs.Update(ctx, p, j.ID, cur.ETag(time.Now()), jobs.Patch{Criteria: &c}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		total += rescreen()
+	}
+	b.StopTimer()
+	b.ReportMetric(total.Seconds()/float64(b.N), "s/rescreen")
+	b.ReportMetric(float64(n*b.N)/total.Seconds(), "apps/s")
+	run, err := svc.LatestRun(ctx, p, j.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("last run: %s, %d re-scored, %d changed", run.Status, run.Done, run.Changed)
+}

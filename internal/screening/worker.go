@@ -1,0 +1,256 @@
+package screening
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pvara-gov/pvara/internal/platform/consumer"
+	"github.com/pvara-gov/pvara/internal/platform/outbox"
+	"github.com/pvara-gov/pvara/internal/platform/postgres"
+	"github.com/pvara-gov/pvara/internal/screening/internal/db"
+)
+
+// ConsumerGroup is the consumer group of screening's handlers.
+const ConsumerGroup = "screening"
+
+// Handlers are screening's event handlers for the `screening` worker role:
+// score submitted applications, keep their status for the fairness report
+// and the ranking, and re-screen a job whose criteria changed.
+func (s *Service) Handlers() []consumer.Handler {
+	return []consumer.Handler{
+		{Group: ConsumerGroup, Type: EventApplicationSubmitted, Handle: s.HandleSubmitted, AfterCommit: s.afterApplicationEvent},
+		{Group: ConsumerGroup, Type: EventStatusChanged, Handle: s.HandleStatusChanged, AfterCommit: s.afterApplicationEvent},
+		{Group: ConsumerGroup, Type: EventWithdrawn, Handle: s.HandleWithdrawn, AfterCommit: s.afterApplicationEvent},
+		{Group: ConsumerGroup, Type: EventCriteriaChanged, Handle: s.HandleCriteriaChanged},
+	}
+}
+
+// scored is one application's model result, ready to store.
+type scored struct {
+	app    Application
+	result Result
+	hash   []byte
+}
+
+// inputHash identifies everything a result depends on: the model's input,
+// the corpus and the model version. The model is deterministic, so the same
+// hash means the same result.
+func inputHash(in Input, corpusID string) ([]byte, error) {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	h.Write(b)
+	h.Write([]byte{0})
+	h.Write([]byte(corpusID))
+	h.Write([]byte{0})
+	h.Write([]byte(ModelVersion))
+	return h.Sum(nil), nil
+}
+
+// scoreWith scores one application with a prepared Scorer.
+func scoreWith(sc *Scorer, job Job, corpusID string, app Application) (scored, error) {
+	h, err := inputHash(Input{Job: job.Input, Profile: app.Profile}, corpusID)
+	if err != nil {
+		return scored{}, err
+	}
+	return scored{app: app, result: sc.Score(app.Profile), hash: h}, nil
+}
+
+// storeTx upserts results in tx and enqueues screening.scored for those
+// that changed (new, or another input hash or model version); an unchanged
+// result is neither written nor published again. It returns the changed
+// application ids. readAt is when the applications were read: their status
+// is kept only if no newer status event was applied.
+func (s *Service) storeTx(ctx context.Context, tx pgx.Tx, job Job, corpusID string, rs []scored, readAt, at time.Time) ([]uuid.UUID, error) {
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	n := len(rs)
+	p := db.ResultsUpsertParams{
+		StatusAt: readAt, ModelVersion: ModelVersion, CorpusID: corpusID, ScoredAt: at,
+		ApplicationIds: make([]uuid.UUID, n), JobIds: make([]uuid.UUID, n), OrgIds: make([]uuid.UUID, n),
+		CandidateIds: make([]uuid.UUID, n), Statuses: make([]string, n), SubmittedAts: make([]time.Time, n),
+		Genders: make([]string, n), Provinces: make([]string, n), Eligibles: make([]bool, n),
+		Scores: make([]float64, n), Reasons: make([]json.RawMessage, n), Breakdowns: make([]json.RawMessage, n),
+		InputHashes: make([][]byte, n),
+	}
+	byID := make(map[uuid.UUID]*scored, n)
+	for i := range rs {
+		r := &rs[i]
+		reasons, err := json.Marshal(nonNil(r.result.Reasons))
+		if err != nil {
+			return nil, err
+		}
+		breakdown, err := json.Marshal(nonNil(r.result.Breakdown))
+		if err != nil {
+			return nil, err
+		}
+		status := r.app.Status
+		if status == "" {
+			status = "submitted"
+		}
+		p.ApplicationIds[i], p.JobIds[i], p.OrgIds[i], p.CandidateIds[i] = r.app.ID, job.ID, job.OrgID, r.app.CandidateID
+		p.Statuses[i], p.SubmittedAts[i] = status, r.app.SubmittedAt
+		p.Genders[i], p.Provinces[i] = r.app.Gender, string(r.app.Profile.DomicileProvince)
+		p.Eligibles[i], p.Scores[i] = r.result.Eligible, round2(r.result.Score)
+		p.Reasons[i], p.Breakdowns[i], p.InputHashes[i] = reasons, breakdown, r.hash
+		byID[r.app.ID] = r
+	}
+	changed, err := db.New(tx).ResultsUpsert(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("screening: store results: %w", postgres.Translate(err))
+	}
+	evs := make([]outbox.Event, 0, len(changed))
+	for _, id := range changed {
+		r := byID[id]
+		evs = append(evs, scoredEvent(ScoredV1{
+			ApplicationID: id, JobID: job.ID, OrgID: job.OrgID, Score: round2(r.result.Score),
+			Eligible: r.result.Eligible, ModelVersion: ModelVersion, ScoredAt: at,
+		}))
+	}
+	if len(evs) == 1 {
+		err = outbox.EnqueueTx(ctx, tx, evs[0])
+	} else {
+		err = outbox.EnqueueBatchTx(ctx, tx, evs)
+	}
+	return changed, err
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// round2 rounds a score to two decimals (what numeric(5,2) stores).
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
+
+func decodeData[T any](ev outbox.Envelope) (T, error) {
+	var v T
+	if ev.Version != 1 {
+		return v, consumer.Permanent(fmt.Errorf("%s version %d is not known", ev.Type, ev.Version))
+	}
+	if err := json.Unmarshal(ev.Data, &v); err != nil {
+		return v, consumer.Permanent(fmt.Errorf("%s: undecodable payload: %w", ev.Type, err))
+	}
+	return v, nil
+}
+
+// HandleSubmitted scores a submitted application: it reads the snapshot
+// and the job, scores with the job's corpus, stores the result and
+// enqueues screening.scored, all in the handler's transaction. A duplicate
+// delivery of the same event is skipped by the runner; the same
+// application in another event (a replay) finds the same input hash and
+// changes nothing.
+func (s *Service) HandleSubmitted(ctx context.Context, tx pgx.Tx, ev outbox.Envelope) error {
+	p, err := decodeData[submittedV1](ev)
+	if err != nil {
+		return err
+	}
+	readAt := s.now().UTC()
+	app, err := s.apps.Submitted(ctx, p.ApplicationID)
+	if errors.Is(err, ErrApplicationNotFound) {
+		// Erased (or never committed): nothing to score.
+		s.logger.Warn("screening: submitted application not found; skipped", "application_id", p.ApplicationID)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("screening: read application %s: %w", p.ApplicationID, err)
+	}
+	job, err := s.jobs.ScreeningJob(ctx, app.JobID)
+	if errors.Is(err, ErrJobNotFound) {
+		s.logger.Warn("screening: job of a submitted application not found; skipped", "application_id", app.ID, "job_id", app.JobID)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("screening: read job %s: %w", app.JobID, err)
+	}
+	c, err := s.corpusForJob(ctx, tx, job)
+	if err != nil {
+		return err
+	}
+	r, err := scoreWith(cachedScorer(job.Input, c), job, c.ID(), app) // the Scorer of a busy job is kept
+	if err != nil {
+		return err
+	}
+	changed, err := s.storeTx(ctx, tx, job, c.ID(), []scored{r}, readAt, s.now().UTC())
+	if err == nil {
+		s.m.scored("submitted", 1, len(changed)) // counted at the attempt; a rolled-back batch may count twice
+	}
+	return err
+}
+
+// HandleStatusChanged keeps the application's current status (the
+// fairness report's selection; withdrawn applications leave the ranking).
+func (s *Service) HandleStatusChanged(ctx context.Context, tx pgx.Tx, ev outbox.Envelope) error {
+	p, err := decodeData[statusChangedV1](ev)
+	if err != nil {
+		return err
+	}
+	return s.setStatusTx(ctx, tx, p.ApplicationID, p.JobID, p.OrgID, p.CandidateID, p.To, p.ChangedAt)
+}
+
+// HandleWithdrawn records a withdrawal.
+func (s *Service) HandleWithdrawn(ctx context.Context, tx pgx.Tx, ev outbox.Envelope) error {
+	p, err := decodeData[withdrawnV1](ev)
+	if err != nil {
+		return err
+	}
+	return s.setStatusTx(ctx, tx, p.ApplicationID, p.JobID, p.OrgID, p.CandidateID, "withdrawn", p.WithdrawnAt)
+}
+
+func (s *Service) setStatusTx(ctx context.Context, tx pgx.Tx, app, job, org, candidate uuid.UUID, status string, at time.Time) error {
+	if !knownStatus(status) {
+		return consumer.Permanent(fmt.Errorf("unknown application status %q", status))
+	}
+	at = at.UTC()
+	err := db.New(tx).ResultStatusSet(ctx, db.ResultStatusSetParams{
+		ApplicationID: app, JobID: job, OrgID: org, CandidateID: candidate, Status: status, StatusAt: &at,
+	})
+	return postgres.Translate(err)
+}
+
+// Application statuses (the applications module's words).
+var statuses = []string{"submitted", "under_review", "shortlisted", "interview", "offered", "hired", "rejected", "withdrawn"}
+
+func knownStatus(s string) bool {
+	for _, x := range statuses {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// afterApplicationEvent brings the application's ranking entry in Redis
+// up to date once the event's effect has committed.
+func (s *Service) afterApplicationEvent(ctx context.Context, ev outbox.Envelope) {
+	id, err := uuid.Parse(ev.Subject)
+	if err != nil {
+		return
+	}
+	s.syncRanking(ctx, []uuid.UUID{id})
+}
+
+// HandleCriteriaChanged re-screens the job: it queues a run, or starts the
+// queued or running one over (the pages it did were scored with the old
+// criteria).
+func (s *Service) HandleCriteriaChanged(ctx context.Context, tx pgx.Tx, ev outbox.Envelope) error {
+	p, err := decodeData[criteriaChangedV1](ev)
+	if err != nil {
+		return err
+	}
+	_, err = s.queueRunTx(ctx, tx, p.JobID, p.OrgID, reasonCriteriaChanged, nil, true)
+	return err
+}
