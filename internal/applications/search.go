@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pvara-gov/pvara/internal/applications/internal/db"
@@ -198,8 +197,10 @@ func (s *Search) Search(ctx context.Context, p authz.Principal, q SearchQuery) (
 	}
 	var items []SearchItem
 	var last searchCursor
-	err := postgres.ScopedTx(ctx, s.db, searchScope(p, q), func(tx pgx.Tx) error {
-		qs := db.New(tx)
+	// One query: the scope, the planner settings and the query go in one
+	// round trip (ScopedTx would take four).
+	err := postgres.ScopedRead(ctx, s.db, searchScope(p, q), func(conn postgres.DBTX) error {
+		qs := db.New(conn)
 		switch q.Sort {
 		case SortSubmittedAt:
 			if q.Cursor != "" && cur.At == nil {

@@ -53,28 +53,19 @@ type oneShot struct {
 	used  bool
 }
 
-const scopeSQL = "SELECT set_config('app.scope', $1, true), set_config('app.org_id', $2, true), set_config('app.user_id', $3, true)"
-
 func (o *oneShot) send(ctx context.Context, sql string, args []any) error {
 	if o.used {
 		return ErrOneQuery
 	}
 	o.used = true
 	b := &pgx.Batch{}
-	b.Queue(scopeSQL, string(o.scope.Kind), idOrEmpty(o.scope.OrgID), idOrEmpty(o.scope.UserID))
-	if o.scope.ForceCustomPlan {
-		b.Queue("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
-	}
+	// The scope, ForceCustomPlan and Settings in one statement, as Apply.
+	scopeSQL, scopeArgs := o.scope.statement()
+	b.Queue(scopeSQL, scopeArgs...)
 	b.Queue(sql, args...)
 	o.br = o.pool.SendBatch(ctx, b)
-	n := 1
-	if o.scope.ForceCustomPlan {
-		n = 2
-	}
-	for range n {
-		if _, err := o.br.Exec(); err != nil {
-			return err
-		}
+	if _, err := o.br.Exec(); err != nil {
+		return err
 	}
 	return nil
 }

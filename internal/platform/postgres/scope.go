@@ -72,14 +72,9 @@ func idOrEmpty(id uuid.UUID) string {
 	return id.String()
 }
 
-// Apply sets the scope for the rest of tx with set_config(..., true), which is
-// transaction-local: it ends with the transaction, so it is safe behind
-// PgBouncer in transaction mode and never leaks to the next user of the
-// connection.
-func (s Scope) Apply(ctx context.Context, tx pgx.Tx) error {
-	if s.Kind == "" {
-		return fmt.Errorf("postgres: empty scope")
-	}
+// statement is the one SELECT of set_config calls that sets s, and its
+// arguments.
+func (s Scope) statement() (string, []any) {
 	sql := "SELECT set_config('app.scope', $1, true), set_config('app.org_id', $2, true), set_config('app.user_id', $3, true)"
 	if s.ForceCustomPlan {
 		sql += ", set_config('plan_cache_mode', 'force_custom_plan', true)"
@@ -89,6 +84,18 @@ func (s Scope) Apply(ctx context.Context, tx pgx.Tx) error {
 		sql += fmt.Sprintf(", set_config($%d, $%d, true)", len(args)+1, len(args)+2)
 		args = append(args, st.Name, st.Value)
 	}
+	return sql, args
+}
+
+// Apply sets the scope for the rest of tx with set_config(..., true), which is
+// transaction-local: it ends with the transaction, so it is safe behind
+// PgBouncer in transaction mode and never leaks to the next user of the
+// connection.
+func (s Scope) Apply(ctx context.Context, tx pgx.Tx) error {
+	if s.Kind == "" {
+		return fmt.Errorf("postgres: empty scope")
+	}
+	sql, args := s.statement()
 	_, err := tx.Exec(ctx, sql, args...)
 	if err != nil {
 		return Translate(fmt.Errorf("set scope: %w", err))
