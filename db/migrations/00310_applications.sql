@@ -104,8 +104,10 @@ CREATE POLICY applications_update ON applications.applications FOR UPDATE TO pva
     current_setting('app.scope', true) = 'system'
     OR (current_setting('app.scope', true) = 'org'
         AND org_id = nullif(current_setting('app.org_id', true), '')::uuid)
+    -- A candidate's only change to their application is withdrawing it.
     OR (current_setting('app.scope', true) = 'user'
-        AND candidate_id = nullif(current_setting('app.user_id', true), '')::uuid)
+        AND candidate_id = nullif(current_setting('app.user_id', true), '')::uuid
+        AND status = 'withdrawn')
 );
 GRANT SELECT, INSERT, UPDATE ON applications.applications TO pvara_app;
 

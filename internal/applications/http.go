@@ -138,6 +138,9 @@ type historyOut struct {
 	CacheControl string `header:"Cache-Control"`
 	Body         struct {
 		Items []HistoryBody `json:"items" nullable:"false"`
+		// NextCursor is always null: a history is short and comes whole;
+		// the field keeps the house list envelope.
+		NextCursor *string `json:"next_cursor"`
 	}
 }
 

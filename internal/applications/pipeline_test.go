@@ -1,13 +1,16 @@
 package applications_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pvara-gov/pvara/internal/applications"
+	"github.com/pvara-gov/pvara/internal/platform/postgres"
 )
 
 // pathTo is the chain of transitions that brings a submitted application to
@@ -273,4 +276,31 @@ func TestStaffWithdrawalEmitsWithdrawn(t *testing.T) {
 	require.Equal(t, []string{"applications.submitted", "applications.status_changed", "applications.withdrawn"},
 		[]string{evs[0].Type, evs[1].Type, evs[2].Type})
 	require.Equal(t, w.tokens[adminA].UserID.String(), evs[1].Data["changed_by"])
+}
+
+// Row-level security, the second wall: in a candidate's own scope, as
+// pvara_app, the only change the policy accepts to their application is
+// withdrawing it; a query that tried to set its own score or status, or to
+// move it to another organisation, is refused by PostgreSQL itself.
+func TestCandidateScopeMayOnlyWithdraw(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	id := uuid.MustParse(w.submit(candA, w.job())["id"].(string))
+	ctx := context.Background()
+	scope := postgres.UserScope(w.tokens[candA].UserID)
+	for _, set := range []string{"ai_score = 99", "status = 'hired'", "org_id = '" + w.orgB.String() + "'"} {
+		err := postgres.ScopedTx(ctx, w.db.App, scope, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, "UPDATE applications.applications SET "+set+" WHERE id = $1", id)
+			return err
+		})
+		require.ErrorContains(t, err, "row-level security", set)
+	}
+	err := postgres.ScopedTx(ctx, w.db.App, scope, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "UPDATE applications.applications SET status = 'withdrawn' WHERE id = $1", id)
+		if err == nil && tag.RowsAffected() != 1 {
+			t.Errorf("withdrawing updated %d rows", tag.RowsAffected())
+		}
+		return err
+	})
+	require.NoError(t, err)
 }

@@ -31,7 +31,9 @@ type SearchItemBody struct {
 	AIScore          *float64  `json:"ai_score" doc:"0–100; null until screened."`
 	Eligible         *bool     `json:"eligible" doc:"null until screened."`
 	SubmittedAt      time.Time `json:"submitted_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	// CreatedAt is SubmittedAt under the application's own field name.
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 func searchItemBody(it SearchItem) SearchItemBody {
@@ -39,7 +41,8 @@ func searchItemBody(it SearchItem) SearchItemBody {
 		ID: it.ID, JobID: it.JobID, CandidateID: it.CandidateID, ReceiptNumber: it.ReceiptNumber, Status: it.Status,
 		CandidateName: it.CandidateName, CNICMasked: it.CNICMasked, Gender: it.Gender,
 		DomicileProvince: it.DomicileProvince, DomicileDistrict: it.DomicileDistrict, Skills: it.Skills,
-		AIScore: it.AIScore, Eligible: it.Eligible, SubmittedAt: it.SubmittedAt, UpdatedAt: it.UpdatedAt,
+		AIScore: it.AIScore, Eligible: it.Eligible, SubmittedAt: it.SubmittedAt, CreatedAt: it.SubmittedAt,
+		UpdatedAt: it.UpdatedAt,
 	}
 }
 

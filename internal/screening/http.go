@@ -40,8 +40,8 @@ type Explanation struct {
 
 // Explanation returns an application's result to staff of the job's
 // organisation and to its candidate (the right to an explanation);
-// ErrNotScored before the score exists and for anybody else (row-level
-// security decides what the caller's scope sees).
+// ErrNotScored before the score exists and for anybody else (checked here,
+// and again by row-level security).
 func (s *Service) Explanation(ctx context.Context, p authz.Principal, appID uuid.UUID) (Explanation, error) {
 	if !p.IsStaff() && p.Role != authz.RoleCandidate {
 		return Explanation{}, apperr.ErrForbidden
@@ -54,6 +54,12 @@ func (s *Service) Explanation(ctx context.Context, p authz.Principal, appID uuid
 		}
 		if err != nil {
 			return postgres.Translate(err)
+		}
+		// The explicit check in front of row-level security: staff of the
+		// job's organisation, or the application's own candidate.
+		mine := (p.IsStaff() && r.OrgID == p.OrgID) || (p.Role == authz.RoleCandidate && r.CandidateID == p.UserID)
+		if !mine {
+			return ErrNotScored
 		}
 		out = Explanation{
 			ApplicationID: r.ApplicationID, JobID: r.JobID, Score: r.Score, Eligible: deref(r.Eligible),

@@ -260,6 +260,10 @@ func (r *ranking) rebuild(ctx context.Context, s *Service, job uuid.UUID) error 
 			_ = r.rdb.Del(context.WithoutCancel(ctx), tmp).Err()
 			return err
 		}
+		if start == 0 {
+			// A rebuilder that dies half-way leaves no orphan behind.
+			_ = r.rdb.PExpire(ctx, tmp, r.lockTTL).Err()
+		}
 	}
 	installed, err := installScript.Run(ctx, r.rdb, []string{keys[0], keys[1], tmp}, token, r.ttl.Milliseconds()).Int()
 	unlock()

@@ -246,10 +246,16 @@ func (s *Service) finish(ctx context.Context, run Run, status string, msg *strin
 		})
 		return postgres.Translate(err)
 	})
-	if err == nil && n > 0 {
-		s.m.runs.WithLabelValues(status).Inc()
+	if err != nil {
+		return err
 	}
-	return err
+	if n == 0 {
+		// Restarted by a criteria change (a new generation) or taken over
+		// between the last batch and this update: not finished.
+		return errRunMoved
+	}
+	s.m.runs.WithLabelValues(status).Inc()
+	return nil
 }
 
 // execute carries a claimed run to its end, a batch per transaction.
@@ -258,7 +264,10 @@ func (s *Service) execute(ctx context.Context, run Run) error {
 	if run.Attempts > s.cfg.RescreenMaxAttempts {
 		msg := fmt.Sprintf("gave up after %d attempts", run.Attempts-1)
 		log.Error("screening: re-screening failed", "attempts", run.Attempts-1)
-		return s.finish(ctx, run, RunFailed, &msg)
+		if err := s.finish(ctx, run, RunFailed, &msg); !errors.Is(err, errRunMoved) {
+			return err
+		}
+		return nil // restarted meanwhile: the new generation runs afresh
 	}
 	log.Info("screening: re-screening", "attempt", run.Attempts, "done", run.Done)
 	for {

@@ -384,7 +384,11 @@ ON CONFLICT (application_id) DO UPDATE SET
     eligible = excluded.eligible, score = excluded.score, reasons = excluded.reasons, breakdown = excluded.breakdown,
     model_version = excluded.model_version, corpus_id = excluded.corpus_id, input_hash = excluded.input_hash,
     scored_at = excluded.scored_at
-WHERE r.input_hash IS DISTINCT FROM excluded.input_hash OR r.model_version IS DISTINCT FROM excluded.model_version
+WHERE (r.input_hash IS DISTINCT FROM excluded.input_hash OR r.model_version IS DISTINCT FROM excluded.model_version)
+  -- A score computed earlier never replaces a later one (a submission's
+  -- scoring that waited on a re-screen's row lock), as applications keeps
+  -- only the newest scored_at too.
+  AND (r.scored_at IS NULL OR r.scored_at < excluded.scored_at)
 RETURNING r.application_id
 `
 
