@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pvara-gov/pvara/internal/adapters"
 	"github.com/pvara-gov/pvara/internal/jobs"
 	"github.com/pvara-gov/pvara/internal/platform/authz"
 	"github.com/pvara-gov/pvara/internal/platform/logx"
@@ -95,7 +96,7 @@ func BenchmarkRescreenThroughApplications(b *testing.B) {
 	}
 	d.Exec(b, "ANALYZE applications.applications")
 	svc, err := screening.New(screening.Config{}, screening.Deps{
-		DB: a.db, Redis: a.redis, Applications: a.screeningApplications(), Jobs: screeningJobs{a.jobs}, Logger: logx.Discard(),
+		DB: a.db, Redis: a.redis, Applications: a.screeningApplications(), Jobs: adapters.ScreeningJobs{Jobs: a.jobs}, Logger: logx.Discard(),
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
-	"github.com/google/uuid"
-
-	"github.com/pvara-gov/pvara/internal/jobs"
+	"github.com/pvara-gov/pvara/internal/adapters"
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
 	"github.com/pvara-gov/pvara/internal/screening"
 )
@@ -21,7 +17,7 @@ func (a *app) wireScreening(_ context.Context) error {
 		return err
 	}
 	svc, err := screening.New(screening.Config{}, screening.Deps{
-		DB: a.db, Redis: a.redis, Applications: a.screeningApplications(), Jobs: screeningJobs{a.jobs},
+		DB: a.db, Redis: a.redis, Applications: a.screeningApplications(), Jobs: adapters.ScreeningJobs{Jobs: a.jobs},
 		Logger: a.logger.With("module", "screening"), Clock: a.clock, Registerer: a.reg,
 	})
 	if err != nil {
@@ -33,41 +29,4 @@ func (a *app) wireScreening(_ context.Context) error {
 	a.addRoleLoop("screening", svc.RunRescreens)
 	a.addRoleLoop("screening", svc.RunCorpusRefresh)
 	return nil
-}
-
-// screeningJobs serves screening's JobSource from the jobs module.
-type screeningJobs struct{ svc *jobs.Service }
-
-func (j screeningJobs) ScreeningJob(ctx context.Context, id uuid.UUID) (screening.Job, error) {
-	v, err := j.svc.GetForScreening(ctx, id)
-	if errors.Is(err, jobs.ErrNotFound) {
-		return screening.Job{}, fmt.Errorf("%w: %s", screening.ErrJobNotFound, id)
-	}
-	if err != nil {
-		return screening.Job{}, err
-	}
-	c := v.Criteria
-	return screening.Job{
-		ID: v.ID, OrgID: v.OrgID, Version: v.Version, Positions: v.Positions,
-		Input: screening.JobInput{
-			Title: v.Title, Department: v.Department, Description: v.Description, ClosesAt: v.ClosesAt,
-			Criteria: screening.Criteria{
-				MinEducation: c.MinEducation, MinExperienceYears: c.MinExperienceYears, AgeMin: c.AgeMin,
-				AgeMax: c.AgeMax, AgeRelaxationYears: c.AgeRelaxationYears, RequiredSkills: c.RequiredSkills,
-				PreferredSkills: c.PreferredSkills, DomicileProvinces: c.DomicileProvinces,
-			},
-		},
-	}, nil
-}
-
-func (j screeningJobs) CorpusTexts(ctx context.Context, limit int) ([]string, error) {
-	ts, err := j.svc.CorpusTexts(ctx, limit)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(ts))
-	for i, t := range ts {
-		out[i] = screening.JobText(t.Title, t.Department, t.Description, t.RequiredSkills, t.PreferredSkills)
-	}
-	return out, nil
 }

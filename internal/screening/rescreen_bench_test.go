@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/pvara-gov/pvara/internal/adapters"
 	"github.com/pvara-gov/pvara/internal/jobs"
 	"github.com/pvara-gov/pvara/internal/platform/authz"
 	"github.com/pvara-gov/pvara/internal/platform/logx"
@@ -96,7 +97,7 @@ func BenchmarkRescreen(b *testing.B) {
 	}
 	sort.Slice(src.apps, func(a, c int) bool { return bytes.Compare(src.apps[a].ID[:], src.apps[c].ID[:]) < 0 })
 	svc, err := screening.New(screening.Config{}, screening.Deps{
-		DB: d.App, Redis: rdb, Applications: src, Jobs: jobSource{js}, Logger: logx.Discard(),
+		DB: d.App, Redis: rdb, Applications: src, Jobs: adapters.ScreeningJobs{Jobs: js}, Logger: logx.Discard(),
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pvara-gov/pvara/internal/adapters"
 	"github.com/pvara-gov/pvara/internal/jobs"
 	"github.com/pvara-gov/pvara/internal/screening"
 )
@@ -29,7 +30,7 @@ func (e *env) changeCriteria(job screening.Job, required ...string) screening.Jo
 	e.deliver(screening.EventCriteriaChanged, job.ID.String(), map[string]any{
 		"job_id": job.ID, "org_id": job.OrgID, "version": j.Version, "closes_at": j.ClosesAt, "criteria": j.Criteria,
 	})
-	nj, err := jobSource{e.jobs}.ScreeningJob(ctx, job.ID)
+	nj, err := adapters.ScreeningJobs{Jobs: e.jobs}.ScreeningJob(ctx, job.ID)
 	require.NoError(e.t, err)
 	return nj
 }

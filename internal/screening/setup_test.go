@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pvara-gov/pvara/internal/adapters"
 	"github.com/pvara-gov/pvara/internal/jobs"
 	"github.com/pvara-gov/pvara/internal/platform/apperr"
 	"github.com/pvara-gov/pvara/internal/platform/authz"
@@ -85,44 +86,6 @@ func (m *memApps) SubmittedForJob(_ context.Context, jobID, after uuid.UUID, lim
 	return out[:min(limit, len(out))], nil
 }
 
-// jobSource serves JobSource from the real jobs module (as cmd/pvara
-// does).
-type jobSource struct{ svc *jobs.Service }
-
-func (j jobSource) ScreeningJob(ctx context.Context, id uuid.UUID) (screening.Job, error) {
-	v, err := j.svc.GetForScreening(ctx, id)
-	if err == jobs.ErrNotFound {
-		return screening.Job{}, fmt.Errorf("%w: %s", screening.ErrJobNotFound, id)
-	}
-	if err != nil {
-		return screening.Job{}, err
-	}
-	c := v.Criteria
-	return screening.Job{
-		ID: v.ID, OrgID: v.OrgID, Version: v.Version, Positions: v.Positions,
-		Input: screening.JobInput{
-			Title: v.Title, Department: v.Department, Description: v.Description, ClosesAt: v.ClosesAt,
-			Criteria: screening.Criteria{
-				MinEducation: c.MinEducation, MinExperienceYears: c.MinExperienceYears, AgeMin: c.AgeMin,
-				AgeMax: c.AgeMax, AgeRelaxationYears: c.AgeRelaxationYears, RequiredSkills: c.RequiredSkills,
-				PreferredSkills: c.PreferredSkills, DomicileProvinces: c.DomicileProvinces,
-			},
-		},
-	}, nil
-}
-
-func (j jobSource) CorpusTexts(ctx context.Context, limit int) ([]string, error) {
-	ts, err := j.svc.CorpusTexts(ctx, limit)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(ts))
-	for i, t := range ts {
-		out[i] = screening.JobText(t.Title, t.Department, t.Description, t.RequiredSkills, t.PreferredSkills)
-	}
-	return out, nil
-}
-
 // verifier stands in for the auth module: a test token names a principal.
 type verifier struct{ m sync.Map }
 
@@ -180,7 +143,7 @@ func setup(t *testing.T, o ...opts) *env {
 	e.tokens.m.Store(adminA, authz.Principal{UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleOrgAdmin, OrgID: e.orgA})
 	e.tokens.m.Store(interviewerA, authz.Principal{UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleInterviewer, OrgID: e.orgA})
 	e.tokens.m.Store(recruiterB, authz.Principal{UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleRecruiter, OrgID: e.orgB})
-	deps := screening.Deps{DB: e.db.App, Redis: e.redis, Applications: e.apps, Jobs: jobSource{e.jobs}, Logger: logx.Discard()}
+	deps := screening.Deps{DB: e.db.App, Redis: e.redis, Applications: e.apps, Jobs: adapters.ScreeningJobs{Jobs: e.jobs}, Logger: logx.Discard()}
 	if op.reg != nil {
 		deps.Registerer = op.reg
 	}
@@ -235,7 +198,7 @@ func (e *env) publishedJob(mut ...func(*jobs.Input)) screening.Job {
 	require.NoError(e.t, err)
 	j, err = e.jobs.Publish(ctx, p, j.ID, j.ETag(time.Now()))
 	require.NoError(e.t, err)
-	job, err := jobSource{e.jobs}.ScreeningJob(ctx, j.ID)
+	job, err := adapters.ScreeningJobs{Jobs: e.jobs}.ScreeningJob(ctx, j.ID)
 	require.NoError(e.t, err)
 	return job
 }
