@@ -252,6 +252,17 @@ redis_ping() {
 	[[ $reply == "+PONG"* ]]
 }
 
+# redis_writable HOST PORT: accepts a write (a Redis that answers PING but
+# refuses writes, e.g. MISCONF after a failed RDB save, would fail every test).
+redis_writable() {
+	local reply
+	exec 3<>"/dev/tcp/$1/$2" 2>/dev/null || return 1
+	printf 'SET pvara:test:probe 1 EX 10\r\n' >&3
+	IFS= read -r -t 3 reply <&3 || reply=
+	exec 3<&- 3>&-
+	[[ $reply == "+OK"* ]]
+}
+
 start_private_redis() {
 	local data port
 	data=$STATE_DIR/redis
@@ -269,10 +280,13 @@ start_private_redis() {
 
 if [[ -n ${PVARA_TEST_REDIS_URL:-} ]]; then
 	info "Redis: PVARA_TEST_REDIS_URL as given"
-elif [[ $FORCE_PRIVATE != 1 ]] && redis_ping 127.0.0.1 6379; then
+elif [[ $FORCE_PRIVATE != 1 ]] && redis_ping 127.0.0.1 6379 && redis_writable 127.0.0.1 6379; then
 	PVARA_TEST_REDIS_URL="redis://127.0.0.1:6379/0"
 	info "Redis: the local server on 127.0.0.1:6379"
 else
+	if redis_ping 127.0.0.1 6379; then
+		info "the Redis on 127.0.0.1:6379 answers but refuses writes (see its log); using a private one instead"
+	fi
 	start_private_redis
 fi
 export PVARA_TEST_REDIS_URL
