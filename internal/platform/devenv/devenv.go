@@ -94,7 +94,16 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 		return nil, fmt.Errorf("create the data directory: %w", err)
 	}
 	e := &Env{DataDir: dir, logger: cfg.Logger}
-	e.lock, err = lockFile(filepath.Join(dir, "dev.lock"))
+	// A lock that is about to be released is waited for a moment: a
+	// previous pvara dev still exiting, or a process forked by this one
+	// that holds a copy of the descriptor until its exec closes it.
+	for wait := 2 * time.Second; ; wait -= 50 * time.Millisecond {
+		e.lock, err = lockFile(filepath.Join(dir, "dev.lock"))
+		if !errors.Is(err, errLocked) || wait <= 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if errors.Is(err, errLocked) {
 		return nil, fmt.Errorf("%w: another pvara dev is running with %s (stop it, or set PVARA_DATA_DIR to another directory)", ErrInUse, dir)
 	}
