@@ -51,7 +51,7 @@ func toScreeningApplication(s applications.Submitted) screening.Application {
 	p := s.Profile
 	out := screening.Application{
 		ID: s.ApplicationID, JobID: s.JobID, OrgID: s.OrgID, CandidateID: s.CandidateID, SubmittedAt: s.SubmittedAt,
-		Status: string(s.Status),
+		Status: string(s.Status), StatusAt: s.StatusAt,
 		Profile: screening.ProfileInput{
 			Skills: p.Skills, ResumeText: p.ResumeText,
 		},

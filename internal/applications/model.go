@@ -105,8 +105,12 @@ type Submitted struct {
 	ApplicationID, JobID, OrgID, CandidateID uuid.UUID
 	ReceiptNumber                            string
 	SubmittedAt                              time.Time
-	Status                                   Status  // current status
-	Profile                                  Profile // the snapshot copied at submission (Phone nil)
+	Status                                   Status // current status
+	// StatusAt is when Status was set (the row's updated_at, from the same
+	// clock as applications.status_changed's changed_at), so a consumer can
+	// order the snapshot's status against status events.
+	StatusAt time.Time
+	Profile  Profile // the snapshot copied at submission (Phone nil)
 }
 
 // HistoryEntry is one status change.

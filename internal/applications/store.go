@@ -60,7 +60,8 @@ func toApplication(r db.ApplicationGetRow) (Application, error) {
 func toSubmitted(a Application) Submitted {
 	return Submitted{
 		ApplicationID: a.ID, JobID: a.JobID, OrgID: a.OrgID, CandidateID: a.CandidateID,
-		ReceiptNumber: a.ReceiptNumber, SubmittedAt: a.CreatedAt, Status: a.Status, Profile: a.Profile,
+		ReceiptNumber: a.ReceiptNumber, SubmittedAt: a.CreatedAt, Status: a.Status, StatusAt: a.UpdatedAt,
+		Profile: a.Profile,
 	}
 }
 

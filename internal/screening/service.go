@@ -22,8 +22,11 @@ import (
 type Application struct {
 	ID, JobID, OrgID, CandidateID uuid.UUID
 	SubmittedAt                   time.Time
-	// Status is the application's current status (applications' words).
-	Status string
+	// Status is the application's current status (applications' words),
+	// and StatusAt when it was set, on the clock of the status events'
+	// changed_at (zero: unknown, the time of the read is used).
+	Status   string
+	StatusAt time.Time
 	// Gender is copied into the result for the fairness report ONLY. It is
 	// never part of the model's input (ProfileInput has no field for it).
 	Gender string

@@ -69,15 +69,17 @@ func scoreWith(sc *Scorer, job Job, corpusID string, app Application) (scored, e
 // storeTx upserts results in tx and enqueues screening.scored for those
 // that changed (new, or another input hash or model version); an unchanged
 // result is neither written nor published again. It returns the changed
-// application ids. readAt is when the applications were read: their status
-// is kept only if no newer status event was applied.
+// application ids. A snapshot's status is kept only if no newer status event
+// was applied: it is ordered by the application's StatusAt (the clock the
+// events' changed_at comes from), or by readAt, when the applications were
+// read, if the source does not say.
 func (s *Service) storeTx(ctx context.Context, tx pgx.Tx, job Job, corpusID string, rs []scored, readAt, at time.Time) ([]uuid.UUID, error) {
 	if len(rs) == 0 {
 		return nil, nil
 	}
 	n := len(rs)
 	p := db.ResultsUpsertParams{
-		StatusAt: readAt, ModelVersion: ModelVersion, CorpusID: corpusID, ScoredAt: at,
+		ModelVersion: ModelVersion, CorpusID: corpusID, ScoredAt: at, StatusAts: make([]time.Time, n),
 		ApplicationIds: make([]uuid.UUID, n), JobIds: make([]uuid.UUID, n), OrgIds: make([]uuid.UUID, n),
 		CandidateIds: make([]uuid.UUID, n), Statuses: make([]string, n), SubmittedAts: make([]time.Time, n),
 		Genders: make([]string, n), Provinces: make([]string, n), Eligibles: make([]bool, n),
@@ -101,6 +103,10 @@ func (s *Service) storeTx(ctx context.Context, tx pgx.Tx, job Job, corpusID stri
 		}
 		p.ApplicationIds[i], p.JobIds[i], p.OrgIds[i], p.CandidateIds[i] = r.app.ID, job.ID, job.OrgID, r.app.CandidateID
 		p.Statuses[i], p.SubmittedAts[i] = status, r.app.SubmittedAt
+		p.StatusAts[i] = r.app.StatusAt
+		if p.StatusAts[i].IsZero() {
+			p.StatusAts[i] = readAt
+		}
 		p.Genders[i], p.Provinces[i] = r.app.Gender, string(r.app.Profile.DomicileProvince)
 		p.Eligibles[i], p.Scores[i] = r.result.Eligible, round2(r.result.Score)
 		p.Reasons[i], p.Breakdowns[i], p.InputHashes[i] = reasons, breakdown, r.hash

@@ -267,3 +267,28 @@ func TestSubmittedButGoneIsSkipped(t *testing.T) {
 	require.Zero(t, e.count("SELECT count(*) FROM screening.results"))
 	require.Empty(t, e.scoredEvents(ghost.ID))
 }
+
+// The snapshot's status is ordered by when the application says it was set,
+// not by when the worker read it: a status change made just before the
+// worker's read but applied after it (or read by a worker whose clock runs
+// ahead) still wins, because the snapshot's StatusAt is older than the
+// event's changed_at.
+func TestSnapshotStatusIsOrderedByItsOwnTime(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	job := e.publishedJob()
+	submittedAt := time.Now().UTC().Add(-time.Hour)
+	a := e.newApp(job, []string{"go"}, func(a *screening.Application) {
+		a.Status, a.StatusAt = "submitted", submittedAt
+	})
+	e.submitted(a)
+	// A transition made 10 minutes ago: older than this worker's read, newer
+	// than the status the snapshot carried.
+	e.deliver(screening.EventStatusChanged, a.ID.String(), map[string]any{
+		"application_id": a.ID, "job_id": a.JobID, "org_id": a.OrgID, "candidate_id": a.CandidateID,
+		"from": "submitted", "to": "shortlisted", "changed_at": time.Now().UTC().Add(-10 * time.Minute),
+	})
+	var s string
+	require.NoError(t, e.db.Owner.QueryRow(context.Background(), "SELECT status FROM screening.results WHERE application_id = $1", a.ID).Scan(&s))
+	require.Equal(t, "shortlisted", s)
+}

@@ -43,14 +43,15 @@ ON CONFLICT (job_id) DO UPDATE SET corpus_id = excluded.corpus_id, pinned_at = e
 INSERT INTO screening.results AS r (
     application_id, job_id, org_id, candidate_id, status, status_at, submitted_at, gender, domicile_province,
     eligible, score, reasons, breakdown, model_version, corpus_id, input_hash, scored_at)
-SELECT u.application_id, u.job_id, u.org_id, u.candidate_id, u.status, @status_at::timestamptz, u.submitted_at,
+SELECT u.application_id, u.job_id, u.org_id, u.candidate_id, u.status, u.status_at, u.submitted_at,
        nullif(u.gender, ''), nullif(u.domicile_province, ''), u.eligible, u.score::numeric(5, 2), u.reasons,
        u.breakdown, @model_version::text, nullif(@corpus_id::text, ''), u.input_hash, @scored_at::timestamptz
 FROM (
     -- Arrays unnested in the select list are zipped (they have equal lengths).
     SELECT unnest(@application_ids::uuid[]) AS application_id, unnest(@job_ids::uuid[]) AS job_id,
            unnest(@org_ids::uuid[]) AS org_id, unnest(@candidate_ids::uuid[]) AS candidate_id,
-           unnest(@statuses::text[]) AS status, unnest(@submitted_ats::timestamptz[]) AS submitted_at,
+           unnest(@statuses::text[]) AS status, unnest(@status_ats::timestamptz[]) AS status_at,
+           unnest(@submitted_ats::timestamptz[]) AS submitted_at,
            unnest(@genders::text[]) AS gender, unnest(@provinces::text[]) AS domicile_province,
            unnest(@eligibles::boolean[]) AS eligible, unnest(@scores::float8[]) AS score,
            unnest(@reasons::jsonb[]) AS reasons, unnest(@breakdowns::jsonb[]) AS breakdown,

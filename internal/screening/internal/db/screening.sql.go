@@ -363,14 +363,15 @@ const resultsUpsert = `-- name: ResultsUpsert :many
 INSERT INTO screening.results AS r (
     application_id, job_id, org_id, candidate_id, status, status_at, submitted_at, gender, domicile_province,
     eligible, score, reasons, breakdown, model_version, corpus_id, input_hash, scored_at)
-SELECT u.application_id, u.job_id, u.org_id, u.candidate_id, u.status, $1::timestamptz, u.submitted_at,
+SELECT u.application_id, u.job_id, u.org_id, u.candidate_id, u.status, u.status_at, u.submitted_at,
        nullif(u.gender, ''), nullif(u.domicile_province, ''), u.eligible, u.score::numeric(5, 2), u.reasons,
-       u.breakdown, $2::text, nullif($3::text, ''), u.input_hash, $4::timestamptz
+       u.breakdown, $1::text, nullif($2::text, ''), u.input_hash, $3::timestamptz
 FROM (
     -- Arrays unnested in the select list are zipped (they have equal lengths).
-    SELECT unnest($5::uuid[]) AS application_id, unnest($6::uuid[]) AS job_id,
-           unnest($7::uuid[]) AS org_id, unnest($8::uuid[]) AS candidate_id,
-           unnest($9::text[]) AS status, unnest($10::timestamptz[]) AS submitted_at,
+    SELECT unnest($4::uuid[]) AS application_id, unnest($5::uuid[]) AS job_id,
+           unnest($6::uuid[]) AS org_id, unnest($7::uuid[]) AS candidate_id,
+           unnest($8::text[]) AS status, unnest($9::timestamptz[]) AS status_at,
+           unnest($10::timestamptz[]) AS submitted_at,
            unnest($11::text[]) AS gender, unnest($12::text[]) AS domicile_province,
            unnest($13::boolean[]) AS eligible, unnest($14::float8[]) AS score,
            unnest($15::jsonb[]) AS reasons, unnest($16::jsonb[]) AS breakdown,
@@ -393,7 +394,6 @@ RETURNING r.application_id
 `
 
 type ResultsUpsertParams struct {
-	StatusAt       time.Time
 	ModelVersion   string
 	CorpusID       string
 	ScoredAt       time.Time
@@ -402,6 +402,7 @@ type ResultsUpsertParams struct {
 	OrgIds         []uuid.UUID
 	CandidateIds   []uuid.UUID
 	Statuses       []string
+	StatusAts      []time.Time
 	SubmittedAts   []time.Time
 	Genders        []string
 	Provinces      []string
@@ -419,7 +420,6 @@ type ResultsUpsertParams struct {
 // the status events wrote.
 func (q *Queries) ResultsUpsert(ctx context.Context, arg ResultsUpsertParams) ([]uuid.UUID, error) {
 	rows, err := q.db.Query(ctx, resultsUpsert,
-		arg.StatusAt,
 		arg.ModelVersion,
 		arg.CorpusID,
 		arg.ScoredAt,
@@ -428,6 +428,7 @@ func (q *Queries) ResultsUpsert(ctx context.Context, arg ResultsUpsertParams) ([
 		arg.OrgIds,
 		arg.CandidateIds,
 		arg.Statuses,
+		arg.StatusAts,
 		arg.SubmittedAts,
 		arg.Genders,
 		arg.Provinces,
