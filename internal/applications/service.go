@@ -236,7 +236,7 @@ func (s *Service) submitOnce(ctx context.Context, p authz.Principal, job JobView
 		receiptN        int64
 	)
 	b1.Queue("BEGIN")
-	queueScope(&b1, postgres.UserScope(p.UserID))
+	postgres.UserScope(p.UserID).Queue(&b1)
 	if idem.Key != "" {
 		db.QueueIdempotencyLock(&b1, lockKey(p.UserID, idem.Key), &locked)
 		db.QueueIdempotencyGet(&b1, p.UserID, idem.Key, now, &stored, &hasStored)
@@ -354,20 +354,6 @@ func (s *Service) submitOnce(ctx context.Context, p authz.Principal, job JobView
 // guard's unique index on it makes sure.
 func receiptNumber(at time.Time, n int64) string {
 	return fmt.Sprintf("PV%s-%09d", at.UTC().Format("06"), n)
-}
-
-// queueScope queues the row-level-security scope of a transaction (the
-// statement of postgres.Scope.Apply).
-func queueScope(b *pgx.Batch, sc postgres.Scope) {
-	var org, user string
-	if sc.OrgID != uuid.Nil {
-		org = sc.OrgID.String()
-	}
-	if sc.UserID != uuid.Nil {
-		user = sc.UserID.String()
-	}
-	b.Queue("SELECT set_config('app.scope', $1, true), set_config('app.org_id', $2, true), set_config('app.user_id', $3, true)",
-		string(sc.Kind), org, user)
 }
 
 // batchTx queues the Exec calls of code written for a pgx.Tx

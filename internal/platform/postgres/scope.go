@@ -87,6 +87,13 @@ func (s Scope) statement() (string, []any) {
 	return sql, args
 }
 
+// Queue adds the statement that sets s to a batch that begins a
+// transaction, for code that sends a whole transaction in a few round trips.
+func (s Scope) Queue(b *pgx.Batch) {
+	sql, args := s.statement()
+	b.Queue(sql, args...)
+}
+
 // Apply sets the scope for the rest of tx with set_config(..., true), which is
 // transaction-local: it ends with the transaction, so it is safe behind
 // PgBouncer in transaction mode and never leaks to the next user of the
