@@ -155,16 +155,6 @@ func NewHandlers(svc *Service, cursors *httpx.Cursors) *Handlers {
 	return &Handlers{svc: svc, cursors: cursors}
 }
 
-// parseID reads an id from a path; one we could not have issued does not
-// exist.
-func parseID(s string, notFound error) (uuid.UUID, error) {
-	id, err := uuid.Parse(s)
-	if err != nil {
-		return uuid.Nil, notFound
-	}
-	return id, nil
-}
-
 // Register adds the applications operations to r.
 func (h *Handlers) Register(r *httpx.Router) {
 	tags := []string{"applications"}
@@ -222,7 +212,7 @@ func (h *Handlers) submit(ctx context.Context, in *submitIn) (*applicationOut, e
 	if err != nil {
 		return nil, err
 	}
-	jobID, err := parseID(in.JobID, ErrJobNotFound)
+	jobID, err := httpx.PathID(in.JobID, ErrJobNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +272,7 @@ func (h *Handlers) get(ctx context.Context, in *idIn) (*applicationOut, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseID(in.ApplicationID, ErrNotFound)
+	id, err := httpx.PathID(in.ApplicationID, ErrNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +288,7 @@ func (h *Handlers) history(ctx context.Context, in *idIn) (*historyOut, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseID(in.ApplicationID, ErrNotFound)
+	id, err := httpx.PathID(in.ApplicationID, ErrNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +314,7 @@ func (h *Handlers) transition(ctx context.Context, in *transitionIn) (*applicati
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseID(in.ApplicationID, ErrNotFound)
+	id, err := httpx.PathID(in.ApplicationID, ErrNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +335,7 @@ func (h *Handlers) withdraw(ctx context.Context, in *withdrawIn) (*applicationOu
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseID(in.ApplicationID, ErrNotFound)
+	id, err := httpx.PathID(in.ApplicationID, ErrNotFound)
 	if err != nil {
 		return nil, err
 	}

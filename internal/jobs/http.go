@@ -213,15 +213,6 @@ func NewHandlers(svc *Service, cursors *httpx.Cursors) *Handlers {
 	return &Handlers{svc: svc, cursors: cursors}
 }
 
-func parseJobID(s string) (uuid.UUID, error) {
-	id, err := uuid.Parse(s)
-	if err != nil {
-		// Not an id we could have issued: it does not exist.
-		return uuid.Nil, ErrNotFound
-	}
-	return id, nil
-}
-
 // Register adds the jobs operations to r.
 func (h *Handlers) Register(r *httpx.Router) {
 	tags := []string{"jobs"}
@@ -286,7 +277,7 @@ func (h *Handlers) update(ctx context.Context, in *patchIn) (*jobOut, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseJobID(in.JobID)
+	id, err := httpx.PathID(in.JobID, ErrNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +304,7 @@ func (h *Handlers) action(fn func(*Service, context.Context, authz.Principal, uu
 		if err != nil {
 			return nil, err
 		}
-		id, err := parseJobID(in.JobID)
+		id, err := httpx.PathID(in.JobID, ErrNotFound)
 		if err != nil {
 			return nil, err
 		}
@@ -362,7 +353,7 @@ func noneMatch(header, etag string) bool {
 }
 
 func (h *Handlers) get(ctx context.Context, in *getIn) (*jobOut, error) {
-	id, err := parseJobID(in.JobID)
+	id, err := httpx.PathID(in.JobID, ErrNotFound)
 	if err != nil {
 		return nil, err
 	}

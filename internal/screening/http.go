@@ -252,14 +252,6 @@ type fairnessOut struct {
 	Body         *FairnessBody
 }
 
-func parseID(s string, notFound error) (uuid.UUID, error) {
-	id, err := uuid.Parse(s)
-	if err != nil {
-		return uuid.Nil, notFound // not an id we could have issued
-	}
-	return id, nil
-}
-
 // Register adds the screening operations to r.
 func (h *Handlers) Register(r *httpx.Router) {
 	tags := []string{"screening"}
@@ -293,7 +285,7 @@ func (h *Handlers) explanation(ctx context.Context, in *appIn) (*explanationOut,
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseID(in.ApplicationID, ErrNotScored)
+	id, err := httpx.PathID(in.ApplicationID, ErrNotScored)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +301,7 @@ func (h *Handlers) ranking(ctx context.Context, in *rankingIn) (*rankingOut, err
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseID(in.JobID, ErrJobNotFound)
+	id, err := httpx.PathID(in.JobID, ErrJobNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -352,7 +344,7 @@ func (h *Handlers) rescreen(ctx context.Context, in *rescreenIn) (*runOut, error
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseID(in.JobID, ErrJobNotFound)
+	id, err := httpx.PathID(in.JobID, ErrJobNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +360,7 @@ func (h *Handlers) rescreenStatus(ctx context.Context, in *jobIn) (*runOut, erro
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseID(in.JobID, ErrJobNotFound)
+	id, err := httpx.PathID(in.JobID, ErrJobNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -384,7 +376,7 @@ func (h *Handlers) fairness(ctx context.Context, in *fairnessIn) (*fairnessOut, 
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseID(in.JobID, ErrJobNotFound)
+	id, err := httpx.PathID(in.JobID, ErrJobNotFound)
 	if err != nil {
 		return nil, err
 	}

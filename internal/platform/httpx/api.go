@@ -14,6 +14,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/cors"
+	"github.com/google/uuid"
 )
 
 // RouterConfig configures the public API router.
@@ -113,3 +114,14 @@ func NewRouter(cfg RouterConfig, logger *slog.Logger, m *HTTPMetrics) (*Router, 
 
 // ServeHTTP serves the API.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) { r.Mux.ServeHTTP(w, req) }
+
+// PathID reads an id from a request path. A string that is not a UUID is
+// not an id the service could have issued, so it answers notFound (the
+// module's 404 error), never a 400 or 500.
+func PathID(s string, notFound error) (uuid.UUID, error) {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, notFound
+	}
+	return id, nil
+}
