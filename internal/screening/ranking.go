@@ -27,7 +27,13 @@ import (
 // id} means the same position in Redis and in PostgreSQL.
 //
 // Updates are written after each commit, only to a set that exists (a
-// partial set would look complete). A missing set is rebuilt from
+// partial set would look complete). Each carries the result row's version
+// (screening.results.version, bumped by every change of the row), kept in
+// a hash beside the set, member → version; an update older than the one
+// applied is dropped, so two syncs that read PostgreSQL in one order and
+// reach Redis in the other cannot leave the older state in place (a
+// re-screen putting back an application a withdrawal just removed). The
+// hash keeps removed members' versions too, for the same reason. A missing set is rebuilt from
 // PostgreSQL by the one reader that wins a SET NX lock; the others, and
 // that reader if the rebuild fails, answer from PostgreSQL meanwhile.
 // Updates that land during a rebuild are also recorded in a dirty set,
@@ -55,6 +61,7 @@ type RankEntry struct {
 	Score         float64
 	Eligible      bool
 	key           int32
+	version       int64 // of the result row, when read for a sync
 }
 
 func entry(id uuid.UUID, key int32) RankEntry {
@@ -78,42 +85,64 @@ func newRanking(rdb *redisx.Client, ttl time.Duration) *ranking {
 	return &ranking{rdb: rdb, ttl: ttl, lockTTL: time.Minute}
 }
 
-// keys are a job's set, rebuild lock and dirty set; the hash tag keeps them
-// in one cluster slot (the scripts touch all three).
+// keys are a job's set, rebuild lock, dirty set and version hash; the hash
+// tag keeps them in one cluster slot (the scripts touch them together).
 func (r *ranking) keys(job uuid.UUID) []string {
 	base := r.rdb.Key("screening", "rank", "{"+job.String()+"}")
-	return []string{base, base + ":lock", base + ":dirty"}
+	return []string{base, base + ":lock", base + ":dirty", base + ":ver"}
 }
 
 // syncScript applies ranking updates: ARGV[1] = number of additions n,
-// then n (score, member) pairs, then members to remove. The set is touched
-// only if it exists; while a rebuild holds the lock every member is also
-// recorded in the dirty set.
+// then n (score, member, version) triples, then (member, version) pairs to
+// remove. The set is touched only if it exists, and a member only by an
+// update newer than the version it holds (KEYS[4]); while a rebuild holds
+// the lock every member is also recorded in the dirty set.
 var syncScript = redis.NewScript(`
 local n = tonumber(ARGV[1])
-local last = 1 + 2 * n
+local last = 1 + 3 * n
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  if n > 0 then redis.call('ZADD', KEYS[1], unpack(ARGV, 2, last)) end
-  if #ARGV > last then redis.call('ZREM', KEYS[1], unpack(ARGV, last + 1)) end
+  for i = 2, last, 3 do
+    local m, v = ARGV[i + 1], tonumber(ARGV[i + 2])
+    if v > tonumber(redis.call('HGET', KEYS[4], m) or '0') then
+      redis.call('ZADD', KEYS[1], ARGV[i], m)
+      redis.call('HSET', KEYS[4], m, ARGV[i + 2])
+    end
+  end
+  for i = last + 1, #ARGV, 2 do
+    local m, v = ARGV[i], tonumber(ARGV[i + 1])
+    if v > tonumber(redis.call('HGET', KEYS[4], m) or '0') then
+      redis.call('ZREM', KEYS[1], m)
+      redis.call('HSET', KEYS[4], m, ARGV[i + 1])
+    end
+  end
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[4], ttl) end
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then
-  for i = 3, last, 2 do redis.call('SADD', KEYS[3], ARGV[i]) end
-  for i = last + 1, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
+  for i = 3, last, 3 do redis.call('SADD', KEYS[3], ARGV[i]) end
+  for i = last + 1, #ARGV, 2 do redis.call('SADD', KEYS[3], ARGV[i]) end
   local ttl = redis.call('PTTL', KEYS[2])
   if ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
 end
 return 1
 `)
 
-// installScript puts a rebuilt set in place if the caller still holds the
-// lock: KEYS = set, lock, tmp; ARGV = token, ttl ms.
+// installScript puts a rebuilt set and its version hash in place if the
+// caller still holds the lock: KEYS = set, lock, tmp set, version hash, tmp
+// version hash; ARGV = token, ttl ms.
 var installScript = redis.NewScript(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then
-  redis.call('DEL', KEYS[3])
+  redis.call('DEL', KEYS[3], KEYS[5])
   return 0
 end
 redis.call('RENAME', KEYS[3], KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  redis.call('RENAME', KEYS[5], KEYS[4])
+  redis.call('PEXPIRE', KEYS[4], ARGV[2])
+else
+  redis.call('DEL', KEYS[4])
+end
 return 1
 `)
 
@@ -155,21 +184,22 @@ return redis.call('ZRANGE', KEYS[1], start, start + tonumber(ARGV[4]) - 1, 'WITH
 `)
 
 // update writes the entries of some applications of one job: ranked ones
-// are added (or moved), the others removed.
-func (r *ranking) update(ctx context.Context, job uuid.UUID, add []RankEntry, remove []uuid.UUID) error {
-	const chunk = 1000 // Lua's unpack has a stack limit
+// are added (or moved), the others removed; each only if its version is
+// newer than the one the set holds for it.
+func (r *ranking) update(ctx context.Context, job uuid.UUID, add, remove []RankEntry) error {
+	const chunk = 1000 // bounds one script's run (Redis is single-threaded)
 	for len(add) > 0 || len(remove) > 0 {
 		a := add[:min(chunk, len(add))]
 		add = add[len(a):]
 		rm := remove[:min(chunk-len(a), len(remove))]
 		remove = remove[len(rm):]
-		args := make([]any, 0, 1+2*len(a)+len(rm))
+		args := make([]any, 0, 1+3*len(a)+2*len(rm))
 		args = append(args, len(a))
 		for _, e := range a {
-			args = append(args, e.key, e.ApplicationID.String())
+			args = append(args, e.key, e.ApplicationID.String(), e.version)
 		}
-		for _, id := range rm {
-			args = append(args, id.String())
+		for _, e := range rm {
+			args = append(args, e.ApplicationID.String(), e.version)
 		}
 		if err := syncScript.Run(ctx, r.rdb, r.keys(job), args...).Err(); err != nil {
 			return err
@@ -245,30 +275,42 @@ func (r *ranking) rebuild(ctx context.Context, s *Service, job uuid.UUID) error 
 		unlock()
 		return err
 	}
-	tmp := keys[0] + ":tmp:" + token
+	tmp, tmpVer := keys[0]+":tmp:"+token, keys[3]+":tmp:"+token
 	const chunk = 5000
 	for start := 0; start == 0 || start < len(rows); start += chunk {
 		members := make([]redis.Z, 0, chunk+1)
+		versions := make([]any, 0, 2*chunk)
 		if start == 0 {
 			members = append(members, redis.Z{Score: math.Inf(1), Member: sentinel})
 		}
 		for _, row := range rows[start:min(start+chunk, len(rows))] {
-			members = append(members, redis.Z{Score: float64(row.RankKey), Member: row.ApplicationID.String()})
+			if row.Ranked {
+				members = append(members, redis.Z{Score: float64(row.RankKey), Member: row.ApplicationID.String()})
+			}
+			versions = append(versions, row.ApplicationID.String(), row.Version)
 		}
-		if err := r.rdb.ZAdd(ctx, tmp, members...).Err(); err != nil {
-			unlock()
-			_ = r.rdb.Del(context.WithoutCancel(ctx), tmp).Err()
-			return err
+		p := r.rdb.TxPipeline()
+		if len(members) > 0 {
+			p.ZAdd(ctx, tmp, members...)
+		}
+		if len(versions) > 0 {
+			p.HSet(ctx, tmpVer, versions...)
 		}
 		if start == 0 {
 			// A rebuilder that dies half-way leaves no orphan behind.
-			_ = r.rdb.PExpire(ctx, tmp, r.lockTTL).Err()
+			p.PExpire(ctx, tmp, r.lockTTL)
+		}
+		p.PExpire(ctx, tmpVer, r.lockTTL)
+		if _, err := p.Exec(ctx); err != nil {
+			unlock()
+			_ = r.rdb.Del(context.WithoutCancel(ctx), tmp, tmpVer).Err()
+			return err
 		}
 	}
-	installed, err := installScript.Run(ctx, r.rdb, []string{keys[0], keys[1], tmp}, token, r.ttl.Milliseconds()).Int()
+	installed, err := installScript.Run(ctx, r.rdb, []string{keys[0], keys[1], tmp, keys[3], tmpVer}, token, r.ttl.Milliseconds()).Int()
 	unlock()
 	if err != nil || installed == 0 {
-		_ = r.rdb.Del(context.WithoutCancel(ctx), tmp).Err()
+		_ = r.rdb.Del(context.WithoutCancel(ctx), tmp, tmpVer).Err()
 		if err == nil {
 			err = errRebuilding // the lock expired under us
 		}
@@ -320,10 +362,7 @@ func (s *Service) syncRankingErr(ctx context.Context, apps []uuid.UUID) error {
 	if err != nil {
 		return err
 	}
-	type change struct {
-		add    []RankEntry
-		remove []uuid.UUID
-	}
+	type change struct{ add, remove []RankEntry }
 	byJob := map[uuid.UUID]*change{}
 	for _, row := range rows {
 		c := byJob[row.JobID]
@@ -331,11 +370,16 @@ func (s *Service) syncRankingErr(ctx context.Context, apps []uuid.UUID) error {
 			c = &change{}
 			byJob[row.JobID] = c
 		}
+		e := entry(row.ApplicationID, row.RankKey)
+		e.version = row.Version
 		if row.Ranked {
-			c.add = append(c.add, entry(row.ApplicationID, row.RankKey))
+			c.add = append(c.add, e)
 		} else {
-			c.remove = append(c.remove, row.ApplicationID)
+			c.remove = append(c.remove, e)
 		}
+	}
+	if s.beforeRankingWrite != nil {
+		s.beforeRankingWrite()
 	}
 	for job, c := range byJob {
 		if err := s.rank.update(ctx, job, c.add, c.remove); err != nil {

@@ -3,10 +3,12 @@ package screening_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pvara-gov/pvara/internal/platform/redisx"
@@ -266,4 +268,65 @@ func TestExplanationAccess(t *testing.T) {
 	unscored := e.newApp(job, nil)
 	require.Equal(t, 404, e.do("GET", "/v1/applications/"+unscored.ID.String()+"/screening", e.candidateToken(unscored.CandidateID), nil).Status)
 	require.Equal(t, 404, e.do("GET", "/v1/applications/x/screening", owner, nil).Status)
+}
+
+// Two ranking syncs race: one reads the application while it is ranked,
+// then a withdrawal commits and its own sync removes the application from
+// Redis, and only then does the first sync write. The first carries the
+// older version of the result row, so Redis drops it: the withdrawn
+// application does not come back. Without versions it would be ranked
+// again until the set's expiry. The same holds after a rebuild (the
+// rebuilt set keeps the versions of withdrawn applications too).
+func TestRankingDropsAStaleSyncThatLostTheRace(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	job := scoredJob(t, e, 5)
+	_, _ = e.ranking(job.ID, 10) // build the set
+	ctx := context.Background()
+	key := e.redis.Key("screening", "rank", "{"+job.ID.String()+"}")
+	x := e.expectedRanking(job.ID)[0].ApplicationID
+	a, err := e.apps.Submitted(ctx, x)
+	require.NoError(t, err)
+
+	read, release := make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	screening.SetBeforeRankingWrite(e.svc, func() {
+		if first.CompareAndSwap(false, true) { // only the first sync waits
+			close(read)
+			<-release
+		}
+	})
+	stale := make(chan struct{})
+	go func() {
+		defer close(stale)
+		screening.SyncRanking(e.svc, ctx, a.ID) // reads: ranked, then waits
+	}()
+	<-read
+	e.setStatus(a, "withdrawn") // commits and syncs: removed
+	require.ErrorIs(t, e.redis.ZScore(ctx, key, x.String()).Err(), redis.Nil)
+	close(release)
+	<-stale
+	require.ErrorIs(t, e.redis.ZScore(ctx, key, x.String()).Err(), redis.Nil, "the stale sync put the withdrawn application back")
+	got, _ := e.ranking(job.ID, 10)
+	require.Equal(t, e.expectedRanking(job.ID), got)
+	require.NotContains(t, ids(got), x)
+
+	// Rebuilt from PostgreSQL: the withdrawn application's version is kept,
+	// so an older write is still dropped; a newer one is applied.
+	require.NoError(t, e.redis.Del(ctx, key).Err())
+	_, _ = e.ranking(job.ID, 10)
+	require.EqualValues(t, 1, e.redis.Exists(ctx, key).Val())
+	var ver int64
+	require.Positive(t, e.redis.PTTL(ctx, key+":ver").Val(), "the version hash expires with the set")
+	ver, err = e.redis.HGet(ctx, key+":ver", x.String()).Int64()
+	require.NoError(t, err)
+	require.EqualValues(t, e.count("SELECT version::int FROM screening.results WHERE application_id = $1", x), ver)
+}
+
+func ids(items []rankItem) []uuid.UUID {
+	out := make([]uuid.UUID, len(items))
+	for i, it := range items {
+		out[i] = it.ApplicationID
+	}
+	return out
 }

@@ -169,6 +169,10 @@ type Service struct {
 
 	mu      sync.Mutex
 	corpora map[string]*Corpus // by id; immutable
+
+	// beforeRankingWrite, when set (tests only), runs in a ranking sync
+	// between its read of PostgreSQL and its write to Redis.
+	beforeRankingWrite func()
 }
 
 // New builds the service.

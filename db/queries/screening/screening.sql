@@ -89,8 +89,9 @@ WHERE application_id = @application_id AND scored_at IS NOT NULL;
 -- name: ResultsRankOf :many
 -- The ranking entries of some applications (what Redis must hold for them):
 -- an application is not ranked before its score or once withdrawn.
+-- version orders the entries' writes to Redis.
 SELECT application_id, job_id, (rank_key IS NOT NULL AND status <> 'withdrawn')::boolean AS ranked,
-       coalesce(rank_key, 0)::integer AS rank_key
+       coalesce(rank_key, 0)::integer AS rank_key, version
 FROM screening.results
 WHERE application_id = ANY(@application_ids::uuid[]);
 
@@ -105,10 +106,13 @@ ORDER BY rank_key, application_id
 LIMIT @lim;
 
 -- name: RankingAll :many
--- Every ranked application of a job, for rebuilding its sorted set.
-SELECT application_id, rank_key::integer AS rank_key
+-- Every ranked application of a job, for rebuilding its sorted set, with
+-- the version of each (and of the withdrawn ones, whose versions keep
+-- older writes from putting them back).
+SELECT application_id, coalesce(rank_key, 0)::integer AS rank_key, version,
+       (rank_key IS NOT NULL AND status <> 'withdrawn')::boolean AS ranked
 FROM screening.results
-WHERE job_id = @job_id AND rank_key IS NOT NULL AND status <> 'withdrawn';
+WHERE job_id = @job_id;
 
 -- name: ResultsCountForJob :one
 SELECT count(*)::integer FROM screening.results WHERE job_id = @job_id;

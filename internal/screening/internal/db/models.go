@@ -66,4 +66,5 @@ type ScreeningResult struct {
 	InputHash        []byte
 	ScoredAt         *time.Time
 	RankKey          *int32
+	Version          int64
 }

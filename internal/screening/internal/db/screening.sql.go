@@ -163,17 +163,22 @@ func (q *Queries) JobCorpusRepin(ctx context.Context, jobID uuid.UUID, orgID uui
 }
 
 const rankingAll = `-- name: RankingAll :many
-SELECT application_id, rank_key::integer AS rank_key
+SELECT application_id, coalesce(rank_key, 0)::integer AS rank_key, version,
+       (rank_key IS NOT NULL AND status <> 'withdrawn')::boolean AS ranked
 FROM screening.results
-WHERE job_id = $1 AND rank_key IS NOT NULL AND status <> 'withdrawn'
+WHERE job_id = $1
 `
 
 type RankingAllRow struct {
 	ApplicationID uuid.UUID
 	RankKey       int32
+	Version       int64
+	Ranked        bool
 }
 
-// Every ranked application of a job, for rebuilding its sorted set.
+// Every ranked application of a job, for rebuilding its sorted set, with
+// the version of each (and of the withdrawn ones, whose versions keep
+// older writes from putting them back).
 func (q *Queries) RankingAll(ctx context.Context, jobID uuid.UUID) ([]RankingAllRow, error) {
 	rows, err := q.db.Query(ctx, rankingAll, jobID)
 	if err != nil {
@@ -183,7 +188,12 @@ func (q *Queries) RankingAll(ctx context.Context, jobID uuid.UUID) ([]RankingAll
 	items := []RankingAllRow{}
 	for rows.Next() {
 		var i RankingAllRow
-		if err := rows.Scan(&i.ApplicationID, &i.RankKey); err != nil {
+		if err := rows.Scan(
+			&i.ApplicationID,
+			&i.RankKey,
+			&i.Version,
+			&i.Ranked,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -320,7 +330,7 @@ func (q *Queries) ResultsCountForJob(ctx context.Context, jobID uuid.UUID) (int3
 
 const resultsRankOf = `-- name: ResultsRankOf :many
 SELECT application_id, job_id, (rank_key IS NOT NULL AND status <> 'withdrawn')::boolean AS ranked,
-       coalesce(rank_key, 0)::integer AS rank_key
+       coalesce(rank_key, 0)::integer AS rank_key, version
 FROM screening.results
 WHERE application_id = ANY($1::uuid[])
 `
@@ -330,10 +340,12 @@ type ResultsRankOfRow struct {
 	JobID         uuid.UUID
 	Ranked        bool
 	RankKey       int32
+	Version       int64
 }
 
 // The ranking entries of some applications (what Redis must hold for them):
 // an application is not ranked before its score or once withdrawn.
+// version orders the entries' writes to Redis.
 func (q *Queries) ResultsRankOf(ctx context.Context, applicationIds []uuid.UUID) ([]ResultsRankOfRow, error) {
 	rows, err := q.db.Query(ctx, resultsRankOf, applicationIds)
 	if err != nil {
@@ -348,6 +360,7 @@ func (q *Queries) ResultsRankOf(ctx context.Context, applicationIds []uuid.UUID)
 			&i.JobID,
 			&i.Ranked,
 			&i.RankKey,
+			&i.Version,
 		); err != nil {
 			return nil, err
 		}
