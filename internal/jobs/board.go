@@ -91,9 +91,11 @@ func (s *Service) Board(ctx context.Context, q BoardQuery) (BoardPage, error) {
 	if q.After != nil {
 		params.AfterPublished, params.AfterID = &q.After.PublishedAt, &q.After.ID
 	}
-	// One round trip: the transaction, its row-level-security scope (with
-	// custom plans, see docs/jobs.md), the page and the next opening are
-	// sent as one batch.
+	// One round trip: the transaction, its row-level-security scope, the
+	// next opening and the page are sent as one batch. Only the page needs
+	// custom plans (its optional filters, see docs/jobs.md), so they are
+	// switched on after the next-opening query, which keeps its cached
+	// generic plan instead of being planned again on every read.
 	var (
 		b       pgx.Batch
 		rows    []db.JobBoardRow
@@ -101,9 +103,10 @@ func (s *Service) Board(ctx context.Context, q BoardQuery) (BoardPage, error) {
 		hasNext bool
 	)
 	b.Queue("BEGIN READ ONLY")
-	postgres.PublicScope().WithCustomPlans().Queue(&b)
-	db.QueueJobBoard(&b, params, &rows)
+	postgres.PublicScope().Queue(&b)
 	db.QueueJobNextOpening(&b, now, &next, &hasNext)
+	b.Queue(forceCustomPlans)
+	db.QueueJobBoard(&b, params, &rows)
 	b.Queue("COMMIT")
 	if err := s.readBatch(ctx, &b); err != nil {
 		return BoardPage{}, err
@@ -130,6 +133,11 @@ func (s *Service) Board(ctx context.Context, q BoardQuery) (BoardPage, error) {
 	}
 	return page, nil
 }
+
+// forceCustomPlans makes the rest of the transaction plan each statement
+// for its parameters (what postgres.Scope.WithCustomPlans sets with the
+// scope).
+const forceCustomPlans = "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"
 
 // readBatch sends b, a read-only batch that begins and commits its own
 // transaction, in one round trip. PostgreSQL skips the rest of a batch
