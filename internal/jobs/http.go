@@ -568,7 +568,7 @@ func (h *Handlers) list(ctx context.Context, in *listIn) (*listOut, error) {
 		out.Status, out.ContentType = http.StatusNotModified, ""
 		return out, nil
 	}
-	// An explicit Content-Length: one write, no chunked framing.
+	// An explicit Content-Length: no chunked framing.
 	out.Body, out.ContentLength = page.Body, page.bodyLen
 	if gz {
 		out.Body, out.ContentLength, out.ContentEncoding = page.Gzip, page.gzipLen, "gzip"
