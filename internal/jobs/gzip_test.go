@@ -9,7 +9,12 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pvara-gov/pvara/internal/jobs"
+	"github.com/pvara-gov/pvara/internal/platform/httpx"
+	"github.com/pvara-gov/pvara/internal/platform/logx"
 )
 
 // rawGet requests path from srv with exactly the given headers: no
@@ -127,4 +132,62 @@ func TestBoardGzipCacheOff(t *testing.T) {
 	require.Contains(t, r.Header.Values("Vary"), "Accept-Encoding")
 	ids, _ := boardIDs(t, r)
 	require.Len(t, ids, 3)
+}
+
+// cacheLookups reads pvara_jobs_board_cache_lookups_total by result.
+func cacheLookups(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "pvara_jobs_board_cache_lookups_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			out[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+		}
+	}
+	return out
+}
+
+// With the default configuration the per-replica layer answers repeated
+// requests without Redis: one miss, then local hits; another replica gets
+// the page from Redis once, then from its own memory.
+func TestBoardLocalCacheOnByDefault(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.createPublished()
+	replica := func() (*httptest.Server, *prometheus.Registry) {
+		reg := prometheus.NewRegistry()
+		svc, err := jobs.New(jobs.Config{}, jobs.Deps{DB: e.db.App, Redis: e.redis, Logger: logx.Discard(), Registerer: reg})
+		require.NoError(t, err)
+		cursors, err := httpx.NewCursors([]byte("test-cursor-secret-0123456789"))
+		require.NoError(t, err)
+		r, err := httpx.NewRouter(httpx.RouterConfig{Title: "test", Version: "1"}, logx.Discard(), httpx.NewHTTPMetrics(nil))
+		require.NoError(t, err)
+		jobs.NewHandlers(svc, cursors).Register(r)
+		srv := httptest.NewServer(r)
+		t.Cleanup(srv.Close)
+		return srv, reg
+	}
+	a, regA := replica()
+	for range 5 {
+		require.Equal(t, 200, rawGet(t, a, "/v1/jobs", "Accept-Encoding", "gzip").Status)
+	}
+	got := cacheLookups(t, regA)
+	require.Equal(t, float64(1), got["miss"], got)
+	// Five requests: one miss, and (unless the machine stalled past the
+	// 500 ms lifetime) four answered from memory.
+	require.GreaterOrEqual(t, got["local_hit"], float64(1), got)
+	require.Equal(t, float64(5), got["miss"]+got["hit"]+got["local_hit"], got)
+
+	b, regB := replica()
+	for range 3 {
+		require.Equal(t, 200, rawGet(t, b, "/v1/jobs").Status)
+	}
+	got = cacheLookups(t, regB)
+	require.Zero(t, got["miss"], got)
+	require.GreaterOrEqual(t, got["hit"], float64(1), got)
+	require.Equal(t, float64(3), got["hit"]+got["local_hit"], got)
 }
