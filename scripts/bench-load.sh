@@ -18,7 +18,9 @@
 # kept in $LOAD_STATE). LOAD_PGBENCH=1 (the default) also runs pgbench with
 # the submission's SQL (scripts/pgbench/submit.sql), closed loop with
 # $LOAD_PGBENCH_CLIENTS clients, for the comparison with the submit
-# scenario. LOAD_DURATION is in seconds ("10s"). Run on a quiet machine; the generator shares it.
+# scenario. LOAD_DURATION is in seconds ("10s"). LOAD_RUN_ARGS are extra
+# flags of pvara-load run (e.g. "-accept-encoding identity"). Run on a quiet
+# machine; the generator shares it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,6 +45,7 @@ cd "$(dirname "$0")/.."
 : "${LOAD_OUT:=$LOAD_STATE/results.md}"
 : "${LOAD_PGBENCH:=1}"
 : "${LOAD_PGBENCH_CLIENTS:=32}"
+: "${LOAD_RUN_ARGS:=}"
 
 mkdir -p "$LOAD_STATE/bin"
 go build -o "$LOAD_STATE/bin/pvara" ./cmd/pvara
@@ -103,7 +106,7 @@ for scenario in ${LOAD_SCENARIOS//,/ }; do
 	echo "load average $(cut -d' ' -f1-3 /proc/loadavg) before $scenario" | tee -a "$LOAD_OUT"
 	"$LOAD_STATE/bin/pvara-load" run -target "http://127.0.0.1:$LOAD_PORT" -orgs "$LOAD_ORGS" -reserve "$LOAD_RESERVE" \
 		-scenarios "$scenario" -rates "$LOAD_RATES" -closed "$LOAD_CLOSED" -duration "$LOAD_DURATION" \
-		-markdown "$LOAD_OUT"
+		-markdown "$LOAD_OUT" $LOAD_RUN_ARGS
 	stop_server
 done
 

@@ -38,14 +38,14 @@ type scenario struct {
 var scenarios = []scenario{
 	{"login", 40, "POST /v1/auth/login, candidates in turn (argon2id: ~20 ms of a core each)", prepareLogin},
 	{"jobs", 1000, "GET /v1/jobs, the board's first page (anonymous)", func(_ context.Context, h *harness) (loadgen.Targeter, error) {
-		return loadgen.Gets(nil, h.target+"/v1/jobs"), nil
+		return loadgen.Gets(h.boardHeader(), h.target+"/v1/jobs"), nil
 	}},
 	{"jobs_q", 500, "GET /v1/jobs?q=..., eight searches in turn", func(_ context.Context, h *harness) (loadgen.Targeter, error) {
 		var urls []string
 		for _, q := range []string{"engineer", "naib qasid", "mulazmat", "python", "auditor", "accounts officer", "sarkari naukri", "linux"} {
 			urls = append(urls, h.target+"/v1/jobs?q="+url.QueryEscape(q))
 		}
-		return loadgen.Gets(nil, urls...), nil
+		return loadgen.Gets(h.boardHeader(), urls...), nil
 	}},
 	{"submit", 2500, "POST /v1/jobs/{id}/applications with an Idempotency-Key, each (candidate, open job) once", prepareSubmit},
 	{"search_small", 1000, "GET /v1/applications, filters + recency sort, staff of the small organisations in turn", func(ctx context.Context, h *harness) (loadgen.Targeter, error) {
@@ -90,6 +90,18 @@ type harness struct {
 	client      *http.Client
 	logins      map[string]string // e-mail → access token
 	mu          sync.Mutex
+	// acceptEncoding, when set, is the Accept-Encoding of the board
+	// scenarios (jobs, jobs_q), and bodies are then read as sent. Unset,
+	// the client does what Go's does: asks for gzip and decompresses.
+	acceptEncoding string
+}
+
+// boardHeader is the header of the board scenarios' requests.
+func (h *harness) boardHeader() http.Header {
+	if h.acceptEncoding == "" {
+		return nil
+	}
+	return http.Header{"Accept-Encoding": {h.acceptEncoding}}
 }
 
 func run(ctx context.Context, args []string) error {
@@ -105,6 +117,7 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&h.staff, "staff", 4, "recruiters per organisation seeded (as seed -staff)")
 	fs.IntVar(&h.reserve, "reserve", 20_000, "candidates seeded without applications (as seed -reserve, or its default)")
 	fs.IntVar(&h.accounts, "accounts", 400, "candidate accounts the login and submit scenarios use")
+	fs.StringVar(&h.acceptEncoding, "accept-encoding", "", "Accept-Encoding of the jobs and jobs_q requests, bodies then read undecoded, e.g. identity, or gzip as a CDN that keeps the compressed bytes (empty: Go's default, gzip decompressed by the client)")
 	seedFlag := fs.Uint64("seed", 0, "random seed choosing accounts and jobs (0: from the clock, so runs do not repeat submissions)")
 	markdown := fs.String("markdown", "", "also append the results table to this file")
 	_ = fs.Parse(args)

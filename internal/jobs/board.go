@@ -91,40 +91,74 @@ func (s *Service) Board(ctx context.Context, q BoardQuery) (BoardPage, error) {
 	if q.After != nil {
 		params.AfterPublished, params.AfterID = &q.After.PublishedAt, &q.After.ID
 	}
-	page := BoardPage{At: now}
-	err := postgres.ScopedTx(ctx, s.db, postgres.PublicScope().WithCustomPlans(), func(tx pgx.Tx) error {
-		qs := db.New(tx)
-		rows, err := qs.JobBoard(ctx, params)
+	// One round trip: the transaction, its row-level-security scope, the
+	// next opening and the page are sent as one batch. Only the page needs
+	// custom plans (its optional filters, see docs/jobs.md), so they are
+	// switched on after the next-opening query, which keeps its cached
+	// generic plan instead of being planned again on every read.
+	var (
+		b       pgx.Batch
+		rows    []db.JobBoardRow
+		next    time.Time
+		hasNext bool
+	)
+	b.Queue("BEGIN READ ONLY")
+	postgres.PublicScope().Queue(&b)
+	db.QueueJobNextOpening(&b, now, &next, &hasNext)
+	b.Queue(forceCustomPlans)
+	db.QueueJobBoard(&b, params, &rows)
+	b.Queue("COMMIT")
+	if err := s.readBatch(ctx, &b); err != nil {
+		return BoardPage{}, err
+	}
+	page := BoardPage{At: now, ValidUntil: now.Add(24 * time.Hour)}
+	if hasNext && next.Before(page.ValidUntil) {
+		page.ValidUntil = next.UTC()
+	}
+	page.Items = make([]Summary, 0, min(len(rows), q.Limit))
+	for i, r := range rows {
+		if i == q.Limit {
+			last := page.Items[len(page.Items)-1]
+			page.Next = &BoardCursor{PublishedAt: *last.PublishedAt, ID: last.ID}
+			break
+		}
+		sm, err := toSummary(r)
 		if err != nil {
-			return postgres.Translate(err)
+			return BoardPage{}, err
 		}
-		page.ValidUntil = now.Add(24 * time.Hour)
-		next, err := qs.JobNextOpening(ctx, now)
-		switch {
-		case err == nil && next.Before(page.ValidUntil):
-			page.ValidUntil = next.UTC()
-		case err != nil && !postgres.IsNotFound(err):
-			return postgres.Translate(err)
+		if sm.ClosesAt.Before(page.ValidUntil) {
+			page.ValidUntil = sm.ClosesAt
 		}
-		page.Items = make([]Summary, 0, min(len(rows), q.Limit))
-		for i, r := range rows {
-			if i == q.Limit {
-				last := page.Items[len(page.Items)-1]
-				page.Next = &BoardCursor{PublishedAt: *last.PublishedAt, ID: last.ID}
-				break
-			}
-			sm, err := toSummary(r)
-			if err != nil {
-				return err
-			}
-			if sm.ClosesAt.Before(page.ValidUntil) {
-				page.ValidUntil = sm.ClosesAt
-			}
-			page.Items = append(page.Items, sm)
+		page.Items = append(page.Items, sm)
+	}
+	return page, nil
+}
+
+// forceCustomPlans makes the rest of the transaction plan each statement
+// for its parameters (what postgres.Scope.WithCustomPlans sets with the
+// scope).
+const forceCustomPlans = "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"
+
+// readBatch sends b, a read-only batch that begins and commits its own
+// transaction, in one round trip. PostgreSQL skips the rest of a batch
+// after an error, COMMIT included, so on failure the transaction is rolled
+// back here; a connection that still ends up inside a transaction is closed
+// by the pool on release, never reused.
+func (s *Service) readBatch(ctx context.Context, b *pgx.Batch) error {
+	conn, err := s.db.Acquire(ctx)
+	if err != nil {
+		return postgres.Translate(err)
+	}
+	defer conn.Release()
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		if conn.Conn().PgConn().TxStatus() != 'I' {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			defer cancel()
+			_, _ = conn.Exec(rctx, "ROLLBACK")
 		}
-		return nil
-	})
-	return page, err
+		return postgres.Translate(err)
+	}
+	return nil
 }
 
 // StaffQuery selects a page of an organisation's own jobs.

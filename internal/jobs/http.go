@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -192,15 +193,26 @@ type listIn struct {
 	Department  string `query:"department" maxLength:"120" doc:"Only this department (case-insensitive exact match)."`
 	Status      string `query:"status" enum:"draft,published,closed,archived,all" doc:"Staff only: list the caller's own organisation's jobs in this status (all: every status) instead of the public board. Never cached."`
 	IfNoneMatch string `header:"If-None-Match"`
+	// AcceptEncoding picks the board page's representation: the page is
+	// kept gzip-compressed next to its JSON, so gzip costs nothing to serve.
+	AcceptEncoding string `header:"Accept-Encoding" doc:"With gzip, the public board page comes gzip-compressed (Content-Encoding: gzip, its own ETag); never refused, however long."`
 }
 
 type listOut struct {
-	Status       int
-	ETag         string `header:"ETag"`
-	CacheControl string `header:"Cache-Control"`
-	ContentType  string `header:"Content-Type"`
-	Body         []byte
+	Status          int
+	ETag            string   `header:"ETag"`
+	CacheControl    string   `header:"Cache-Control"`
+	ContentType     string   `header:"Content-Type"`
+	ContentEncoding string   `header:"Content-Encoding"`
+	ContentLength   string   `header:"Content-Length"`
+	Vary            []string `header:"Vary"`
+	Body            []byte
 }
+
+// varyEncoding is the Vary of board pages: a shared cache must keep the
+// gzip and the plain representation apart. (A slice, so it is appended to
+// any Vary already set, e.g. Origin by CORS; never modified.)
+var varyEncoding = []string{"Accept-Encoding"}
 
 // Handlers serves the jobs API.
 type Handlers struct {
@@ -335,18 +347,71 @@ func publicCacheControl(now, validUntil time.Time) string {
 		return "public, no-cache"
 	}
 	swr := min(publicSWR, left-maxAge)
+	if maxAge == publicMaxAge && swr == publicSWR {
+		return publicCacheControlFull // the usual case, not formatted per request
+	}
 	return fmt.Sprintf("public, max-age=%d, s-maxage=%d, stale-while-revalidate=%d", maxAge, maxAge, swr)
 }
 
-// noneMatch implements If-None-Match (weak comparison, "*" matches).
-func noneMatch(header, etag string) bool {
+var publicCacheControlFull = fmt.Sprintf("public, max-age=%d, s-maxage=%d, stale-while-revalidate=%d",
+	publicMaxAge, publicMaxAge, publicSWR)
+
+// acceptsGzip reports whether an Accept-Encoding header admits gzip
+// (RFC 9110 §12.5.3): "gzip" or "x-gzip" with a non-zero weight, or "*"
+// with a non-zero weight when gzip is not listed itself.
+func acceptsGzip(header string) bool {
+	if header == "" {
+		return false
+	}
+	star := false
+	for part := range strings.SplitSeq(header, ",") {
+		coding, params, _ := strings.Cut(part, ";")
+		coding = strings.ToLower(strings.TrimSpace(coding))
+		if coding != "gzip" && coding != "x-gzip" && coding != "*" {
+			continue
+		}
+		ok := qNonZero(params)
+		if coding == "*" {
+			star = ok
+			continue
+		}
+		return ok
+	}
+	return star
+}
+
+// qNonZero reports whether the parameters of an Accept-Encoding element
+// leave its weight above zero ("q=0", "q=0.0", "q=0.000" exclude it).
+func qNonZero(params string) bool {
+	for p := range strings.SplitSeq(params, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if !strings.EqualFold(strings.TrimSpace(k), "q") {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		if v == "" || v[0] != '0' {
+			return true
+		}
+		return strings.Trim(v[1:], ".0") != ""
+	}
+	return true
+}
+
+// noneMatch implements If-None-Match (weak comparison, "*" matches): it
+// reports whether header names any of etags.
+func noneMatch(header string, etags ...string) bool {
 	if header == "" {
 		return false
 	}
 	strip := func(t string) string { return strings.TrimPrefix(strings.TrimSpace(t), "W/") }
-	for _, t := range strings.Split(header, ",") {
-		if t = strings.TrimSpace(t); t == "*" || strip(t) == strip(etag) {
+	for t := range strings.SplitSeq(header, ",") {
+		if t = strings.TrimSpace(t); t == "*" {
 			return true
+		}
+		for _, etag := range etags {
+			if etag != "" && strip(t) == strip(etag) {
+				return true
+			}
 		}
 	}
 	return false
@@ -401,6 +466,21 @@ func (k boardKey) hash() string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// cacheKey is the request's key in the board cache: a hash of every
+// parameter, each length-prefixed so no two requests share a key. Cheaper
+// than hash (no JSON), it is computed on every request.
+func (k boardKey) cacheKey() string {
+	var buf [512]byte
+	b := buf[:0]
+	for _, f := range [...]string{k.OrgID, k.Province, k.Department, k.Q, k.Cursor} {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	b = binary.AppendUvarint(b, uint64(k.Limit))
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
 // filterList names a cursor's list, filters included, so that a cursor
 // from one search cannot be replayed against another (400, not a wrong
 // page).
@@ -448,21 +528,23 @@ func (h *Handlers) list(ctx context.Context, in *listIn) (*listOut, error) {
 	if q.Q != nil {
 		key.Q = *q.Q
 	}
-	list := filterList("jobs.board", key)
+	// The cursor's list name is only needed to read a cursor or to make one
+	// (on a miss); a hit on the first page never computes it.
+	list := func() string { return filterList("jobs.board", key) }
 	if in.Cursor != "" {
 		var c BoardCursor
-		if err := h.cursors.Decode(list, in.Cursor, &c); err != nil {
+		if err := h.cursors.Decode(list(), in.Cursor, &c); err != nil {
 			return nil, err
 		}
 		q.After = &c
 	}
-	page, err := h.svc.boardPage(ctx, q, key.hash(), func(p BoardPage) ([]byte, error) {
+	page, err := h.svc.boardPage(ctx, q, key.cacheKey(), func(p BoardPage) ([]byte, error) {
 		out := httpx.Page[JobSummaryBody]{Items: make([]JobSummaryBody, len(p.Items))}
 		for i, s := range p.Items {
 			out.Items[i] = summaryBody(s)
 		}
 		if p.Next != nil {
-			c, err := h.cursors.Encode(list, p.Next)
+			c, err := h.cursors.Encode(list(), p.Next)
 			if err != nil {
 				return nil, err
 			}
@@ -475,12 +557,22 @@ func (h *Handlers) list(ctx context.Context, in *listIn) (*listOut, error) {
 	}
 	now := h.svc.now()
 	out := &listOut{Status: http.StatusOK, ETag: page.ETag, ContentType: "application/json",
-		CacheControl: publicCacheControl(now, page.Expires)}
-	if noneMatch(in.IfNoneMatch, page.ETag) {
+		CacheControl: publicCacheControl(now, page.Expires), Vary: varyEncoding}
+	gz := page.Gzip != nil && acceptsGzip(in.AcceptEncoding)
+	if gz {
+		out.ETag = page.gzipETag
+	}
+	// Either representation's tag is current: a client (or CDN) holding the
+	// other one still has the page.
+	if noneMatch(in.IfNoneMatch, page.ETag, page.gzipETag) {
 		out.Status, out.ContentType = http.StatusNotModified, ""
 		return out, nil
 	}
-	out.Body = page.Body
+	// An explicit Content-Length: no chunked framing.
+	out.Body, out.ContentLength = page.Body, page.bodyLen
+	if gz {
+		out.Body, out.ContentLength, out.ContentEncoding = page.Gzip, page.gzipLen, "gzip"
+	}
 	return out, nil
 }
 
@@ -549,7 +641,13 @@ func (s *Service) boardPage(ctx context.Context, q BoardQuery, key string, rende
 		if s.cache != nil && p.At.Add(s.cache.ttl).Before(expires) {
 			expires = p.At.Add(s.cache.ttl)
 		}
-		return cachedPage{Body: body, ETag: `"b` + hex.EncodeToString(sum[:12]) + `"`, Expires: expires}, nil
+		page := cachedPage{Body: body, ETag: `"b` + hex.EncodeToString(sum[:12]) + `"`, Expires: expires}
+		if s.cache == nil {
+			// Nothing would reuse a compressed copy: compressing every
+			// response is a different trade-off (CPU for bytes), not taken.
+			return page.derive(), nil
+		}
+		return page.compressed()
 	}
 	if s.cache == nil {
 		return build(ctx)
