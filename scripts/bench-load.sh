@@ -43,6 +43,8 @@ cd "$(dirname "$0")/.."
 : "${LOAD_DURATION:=10s}"
 : "${LOAD_OUT:=$LOAD_STATE/results.md}"
 : "${LOAD_PGBENCH:=1}"
+# The server's GOGC, as deploy/k8s/api.yaml sets it.
+: "${LOAD_GOGC:=400}"
 : "${LOAD_PGBENCH_CLIENTS:=32}"
 # The pgbench scripts (scripts/pgbench/), in turn: with and without a key.
 : "${LOAD_PGBENCH_SCRIPTS:=submit_key.sql,submit.sql}"
@@ -77,12 +79,13 @@ fi
 
 # The server: rate limits raised far above the offered load (the limiter
 # still runs, one Redis round trip per request, as in production), logs at
-# warn, synchronous_commit as configured on the server (on by default). A
+# warn, GOGC as deploy/k8s/api.yaml sets it (LOAD_GOGC, default 400),
+# synchronous_commit as configured on the server (on by default). A
 # fresh server per scenario: an overloaded run leaves queues and sockets
 # behind that would weigh on the next one.
 SERVER=
 start_server() {
-	PVARA_DATABASE_URL=$DB_URL PVARA_REDIS_URL=$LOAD_REDIS PVARA_LOG_LEVEL=warn PVARA_LOG_FORMAT=json \
+	GOGC=$LOAD_GOGC PVARA_DATABASE_URL=$DB_URL PVARA_REDIS_URL=$LOAD_REDIS PVARA_LOG_LEVEL=warn PVARA_LOG_FORMAT=json \
 		PVARA_HTTP_ADDR=127.0.0.1:$LOAD_PORT PVARA_ADMIN_ADDR=127.0.0.1:$LOAD_ADMIN_PORT \
 		PVARA_RATELIMIT_REQUESTS=10000000 PVARA_RATELIMIT_AUTH_REQUESTS=10000000 \
 		"$LOAD_STATE/bin/pvara" serve >>"$LOAD_STATE/serve.log" 2>&1 &
