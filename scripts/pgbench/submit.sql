@@ -11,7 +11,9 @@
 -- receipt number) and the writes (... COMMIT). SET LOCAL ROLE makes
 -- row-level security apply as it does to pvara_app. Every transaction
 -- writes a new (job, candidate) pair, so no guard conflicts. The payloads
--- are fixed strings of realistic size instead of computed JSON.
+-- are fixed strings of realistic size instead of computed JSON: the résumé
+-- is about as long as the seeded ones (~310 characters, ~50 words), which
+-- matters because it feeds the search vector and the GIN index.
 -- submit_key.sql is the same with an Idempotency-Key (what the load
 -- harness's submit scenario sends).
 \set u random(1, 10000)
@@ -39,8 +41,8 @@ WITH g AS (
         updated_at)
     SELECT g.application_id, g.created_at, '00000000-0000-7000-8000-0000000000aa', g.job_id, md5(:u::text)::uuid,
            g.receipt_number, NULL, 'Candidate ' || :u, '35202-*******-1', 'female', date '1995-01-01', 'punjab',
-           'Lahore', '{go,postgresql}', 'Engineer with six years of experience.',
-           '{"version": 1, "date_of_birth": "1995-01-01", "gender": "female", "domicile_province": "punjab", "domicile_district": "Lahore", "education": [{"level": "bachelor", "field": "CS", "institution": "PU", "year": 2017}], "experience": [{"title": "Engineer", "employer": "Acme", "start_date": "2018-01-01"}], "skills": ["go", "postgresql"], "resume_text": "Engineer with six years of experience.", "updated_at": "2026-11-29T00:00:00Z"}',
+           'Lahore', '{go,postgresql}', 'Accounts officer with six years in public sector audits and procurement; prepared monthly reconciliations, budget files and dashboards for a district government office; fluent in English and Urdu; experienced with spreadsheets, SQL reports and vendor payments; led a team of four clerks and trained staff on e-filing.',
+           '{"version": 1, "date_of_birth": "1995-01-01", "gender": "female", "domicile_province": "punjab", "domicile_district": "Lahore", "education": [{"level": "bachelor", "field": "CS", "institution": "PU", "year": 2017}], "experience": [{"title": "Engineer", "employer": "Acme", "start_date": "2018-01-01"}], "skills": ["go", "postgresql"], "resume_text": "Accounts officer with six years in public sector audits and procurement; prepared monthly reconciliations, budget files and dashboards for a district government office; fluent in English and Urdu; experienced with spreadsheets, SQL reports and vendor payments; led a team of four clerks and trained staff on e-filing.", "updated_at": "2026-11-29T00:00:00Z"}',
            decode(repeat('ef', 60), 'hex'), g.created_at
     FROM g
     RETURNING receipt_number

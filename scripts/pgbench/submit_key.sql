@@ -13,7 +13,9 @@
 -- (... the stored answer, COMMIT). SET LOCAL ROLE makes
 -- row-level security apply as it does to pvara_app. Every transaction
 -- writes a new (job, candidate) pair, so no guard conflicts. The payloads
--- are fixed strings of realistic size instead of computed JSON.
+-- are fixed strings of realistic size instead of computed JSON: the résumé
+-- is about as long as the seeded ones (~310 characters, ~50 words), which
+-- matters because it feeds the search vector and the GIN index.
 -- submit.sql is the same without a key.
 \set u random(1, 10000)
 \set k random(1, 1000000000)
@@ -44,8 +46,8 @@ WITH g AS (
         updated_at)
     SELECT g.application_id, g.created_at, '00000000-0000-7000-8000-0000000000aa', g.job_id, md5(:u::text)::uuid,
            g.receipt_number, NULL, 'Candidate ' || :u, '35202-*******-1', 'female', date '1995-01-01', 'punjab',
-           'Lahore', '{go,postgresql}', 'Engineer with six years of experience.',
-           '{"version": 1, "date_of_birth": "1995-01-01", "gender": "female", "domicile_province": "punjab", "domicile_district": "Lahore", "education": [{"level": "bachelor", "field": "CS", "institution": "PU", "year": 2017}], "experience": [{"title": "Engineer", "employer": "Acme", "start_date": "2018-01-01"}], "skills": ["go", "postgresql"], "resume_text": "Engineer with six years of experience.", "updated_at": "2026-11-29T00:00:00Z"}',
+           'Lahore', '{go,postgresql}', 'Accounts officer with six years in public sector audits and procurement; prepared monthly reconciliations, budget files and dashboards for a district government office; fluent in English and Urdu; experienced with spreadsheets, SQL reports and vendor payments; led a team of four clerks and trained staff on e-filing.',
+           '{"version": 1, "date_of_birth": "1995-01-01", "gender": "female", "domicile_province": "punjab", "domicile_district": "Lahore", "education": [{"level": "bachelor", "field": "CS", "institution": "PU", "year": 2017}], "experience": [{"title": "Engineer", "employer": "Acme", "start_date": "2018-01-01"}], "skills": ["go", "postgresql"], "resume_text": "Accounts officer with six years in public sector audits and procurement; prepared monthly reconciliations, budget files and dashboards for a district government office; fluent in English and Urdu; experienced with spreadsheets, SQL reports and vendor payments; led a team of four clerks and trained staff on e-filing.", "updated_at": "2026-11-29T00:00:00Z"}',
            decode(repeat('ef', 60), 'hex'), g.created_at
     FROM g
     RETURNING receipt_number
@@ -67,7 +69,7 @@ VALUES (gen_random_uuid(), now(), '00000000-0000-7000-8000-0000000000aa', md5(:u
         '{"job_id": "0190f5c2-7a3b-7c00-8000-000000000001", "receipt_number": "PV26-000123456"}');
 INSERT INTO applications.idempotency_keys (user_id, key, fingerprint, status, response, created_at, expires_at)
 VALUES (md5(:u::text)::uuid, 'bench-' || :k, sha256(('POST /v1/jobs/x/applications' || :k)::bytea), 201,
-        '{"id": "0190f5c2-7a3b-7c00-8000-0000000000a1", "job_id": "0190f5c2-7a3b-7c00-8000-000000000001", "org_id": "0190f5c2-7a3b-7c00-8000-0000000000aa", "candidate_id": "0190f5c2-7a3b-7c00-8000-0000000000c1", "receipt_number": "PV26-000123456", "status": "submitted", "version": 1, "cover_letter": "I would like to apply for this post; my profile lists my qualifications.", "candidate_name": "Candidate 1234", "cnic_masked": "35202-*******-1", "ai_score": null, "screening": null, "profile": {"version": 1, "date_of_birth": "1995-01-01", "gender": "female", "domicile_province": "punjab", "domicile_district": "Lahore", "education": [{"level": "bachelor", "field": "CS", "institution": "PU", "year": 2017}], "experience": [{"title": "Engineer", "employer": "Acme", "start_date": "2018-01-01", "end_date": null}], "skills": ["go", "postgresql"], "resume_text": "Engineer with six years of experience."}, "created_at": "2026-12-01T09:30:00.123Z", "updated_at": "2026-12-01T09:30:00.123Z"}', now(), now() + interval '24 hours')
+        '{"id": "0190f5c2-7a3b-7c00-8000-0000000000a1", "job_id": "0190f5c2-7a3b-7c00-8000-000000000001", "org_id": "0190f5c2-7a3b-7c00-8000-0000000000aa", "candidate_id": "0190f5c2-7a3b-7c00-8000-0000000000c1", "receipt_number": "PV26-000123456", "status": "submitted", "version": 1, "cover_letter": "I would like to apply for this post; my profile lists my qualifications.", "candidate_name": "Candidate 1234", "cnic_masked": "35202-*******-1", "ai_score": null, "screening": null, "profile": {"version": 1, "date_of_birth": "1995-01-01", "gender": "female", "domicile_province": "punjab", "domicile_district": "Lahore", "education": [{"level": "bachelor", "field": "CS", "institution": "PU", "year": 2017}], "experience": [{"title": "Engineer", "employer": "Acme", "start_date": "2018-01-01", "end_date": null}], "skills": ["go", "postgresql"], "resume_text": "Accounts officer with six years in public sector audits and procurement; prepared monthly reconciliations, budget files and dashboards for a district government office; fluent in English and Urdu; experienced with spreadsheets, SQL reports and vendor payments; led a team of four clerks and trained staff on e-filing."}, "created_at": "2026-12-01T09:30:00.123Z", "updated_at": "2026-12-01T09:30:00.123Z"}', now(), now() + interval '24 hours')
 ON CONFLICT (user_id, key) DO UPDATE
 SET fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status, response = EXCLUDED.response,
     created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at;
