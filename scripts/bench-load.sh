@@ -18,9 +18,11 @@
 # kept in $LOAD_STATE). LOAD_PGBENCH=1 (the default) also runs pgbench with
 # the submission's SQL (scripts/pgbench/submit.sql), closed loop with
 # $LOAD_PGBENCH_CLIENTS clients, for the comparison with the submit
-# scenario. LOAD_DURATION is in seconds ("10s"). LOAD_RUN_ARGS are extra
-# flags of pvara-load run (e.g. "-accept-encoding identity"). Run on a quiet
-# machine; the generator shares it.
+# scenario (LOAD_PGBENCH_SCRIPTS: submit_key.sql, the same transaction as
+# the scenario's, with its Idempotency-Key, and submit.sql, without).
+# LOAD_DURATION is in seconds ("10s"). LOAD_RUN_ARGS are extra flags of
+# pvara-load run (e.g. "-accept-encoding identity"). Run on a quiet machine;
+# the generator shares it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,8 +46,12 @@ cd "$(dirname "$0")/.."
 : "${LOAD_DURATION:=10s}"
 : "${LOAD_OUT:=$LOAD_STATE/results.md}"
 : "${LOAD_PGBENCH:=1}"
+# The server's GOGC, as deploy/k8s/api.yaml sets it.
+: "${LOAD_GOGC:=400}"
 : "${LOAD_PGBENCH_CLIENTS:=32}"
 : "${LOAD_RUN_ARGS:=}"
+# The pgbench scripts (scripts/pgbench/), in turn: with and without a key.
+: "${LOAD_PGBENCH_SCRIPTS:=submit_key.sql,submit.sql}"
 
 mkdir -p "$LOAD_STATE/bin"
 go build -o "$LOAD_STATE/bin/pvara" ./cmd/pvara
@@ -77,12 +83,13 @@ fi
 
 # The server: rate limits raised far above the offered load (the limiter
 # still runs, one Redis round trip per request, as in production), logs at
-# warn, synchronous_commit as configured on the server (on by default). A
+# warn, GOGC as deploy/k8s/api.yaml sets it (LOAD_GOGC, default 400),
+# synchronous_commit as configured on the server (on by default). A
 # fresh server per scenario: an overloaded run leaves queues and sockets
 # behind that would weigh on the next one.
 SERVER=
 start_server() {
-	PVARA_DATABASE_URL=$DB_URL PVARA_REDIS_URL=$LOAD_REDIS PVARA_LOG_LEVEL=warn PVARA_LOG_FORMAT=json \
+	GOGC=$LOAD_GOGC PVARA_DATABASE_URL=$DB_URL PVARA_REDIS_URL=$LOAD_REDIS PVARA_LOG_LEVEL=warn PVARA_LOG_FORMAT=json \
 		PVARA_HTTP_ADDR=127.0.0.1:$LOAD_PORT PVARA_ADMIN_ADDR=127.0.0.1:$LOAD_ADMIN_PORT \
 		PVARA_RATELIMIT_REQUESTS=10000000 PVARA_RATELIMIT_AUTH_REQUESTS=10000000 \
 		"$LOAD_STATE/bin/pvara" serve >>"$LOAD_STATE/serve.log" 2>&1 &
@@ -111,11 +118,14 @@ for scenario in ${LOAD_SCENARIOS//,/ }; do
 done
 
 if [[ $LOAD_PGBENCH == 1 ]]; then
-	# scripts/pgbench/submit.sql is the submission's SQL round trip for round
-	# trip (the job and candidate reads, then the transaction's two
-	# pipelines); submit_setup.sql adds its 10,000 candidates and its job.
+	# scripts/pgbench/submit_key.sql is the submission's SQL round trip for
+	# round trip with an Idempotency-Key, as the submit scenario sends it
+	# (the transaction's two pipelines); submit.sql the same without a key.
+	# submit_setup.sql adds their 10,000 candidates and their job.
 	psql "$DB_URL" -q -f scripts/pgbench/submit_setup.sql
-	echo "pgbench: the submission's SQL, closed loop, $LOAD_PGBENCH_CLIENTS clients, ${LOAD_DURATION}, load average $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$LOAD_OUT"
-	pgbench -n -M prepared -c "$LOAD_PGBENCH_CLIENTS" -j 2 -T "${LOAD_DURATION%s}" -f scripts/pgbench/submit.sql "$DB_URL" 2>&1 |
-		grep -E "^(number of transactions|latency|tps|number of failed)" | tee -a "$LOAD_OUT"
+	for script in ${LOAD_PGBENCH_SCRIPTS//,/ }; do
+		echo "pgbench: the submission's SQL ($script), closed loop, $LOAD_PGBENCH_CLIENTS clients, ${LOAD_DURATION}, load average $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$LOAD_OUT"
+		pgbench -n -M prepared -c "$LOAD_PGBENCH_CLIENTS" -j 2 -T "${LOAD_DURATION%s}" -f "scripts/pgbench/$script" "$DB_URL" 2>&1 |
+			grep -E "^(number of transactions|latency|tps|number of failed)" | tee -a "$LOAD_OUT"
+	done
 fi

@@ -82,3 +82,52 @@ func TestEndToEndApplicationSubmitTransitionAndScore(t *testing.T) {
 	env = consumeOne(t, e.brokers, outbox.Topic(applications.EventWithdrawn))
 	require.Equal(t, app.ID, env.Subject)
 }
+
+// The submission reads its job (jobs module) and its candidate (auth
+// module) inside its own transaction, in the candidate's row-level-security
+// scope: a draft is invisible there (404 job_not_found, as to candidates
+// everywhere), a job closed by hand is 409 job_not_open, a disabled account
+// is 404 candidate_not_found, and a replay with the same Idempotency-Key
+// answers the stored 201.
+func TestEndToEndSubmissionReadsJobAndCandidateInItsTransaction(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	root := e.platformAdmin()
+	acme := e.newOrg(root, "acme")
+	cand := e.candidate("sana@example.pk", "35202-1111111-2", completeProfile())
+
+	var draft struct {
+		ID      string `json:"id"`
+		Version int    `json:"version"`
+	}
+	e.must(201, "POST", "/v1/jobs", acme.Recruiter, jobBody("Draft post"), &draft)
+	_, body := e.call("POST", "/v1/jobs/"+draft.ID+"/applications", cand, nil, nil)
+	require.Contains(t, string(body), "job_not_found")
+	e.must(404, "POST", "/v1/jobs/"+draft.ID+"/applications", cand, nil, nil)
+
+	closed := e.publishJob(acme.Recruiter, jobBody("Closed by hand"))
+	e.must(200, "POST", "/v1/jobs/"+closed+"/close", acme.Recruiter, nil, nil, "If-Match", `"v2"`)
+	_, body = e.call("POST", "/v1/jobs/"+closed+"/applications", cand, nil, nil)
+	require.Contains(t, string(body), "job_not_open")
+	e.must(409, "POST", "/v1/jobs/"+closed+"/applications", cand, nil, nil)
+
+	open := e.publishJob(acme.Recruiter, jobBody("Open post"))
+	var first, again struct {
+		ID            string `json:"id"`
+		CandidateName string `json:"candidate_name"`
+		CNICMasked    string `json:"cnic_masked"`
+	}
+	e.must(201, "POST", "/v1/jobs/"+open+"/applications", cand, nil, &first, "Idempotency-Key", "k-1")
+	require.Equal(t, "Candidate 35202-1111111-2", first.CandidateName)
+	require.Equal(t, "35202-*******-2", first.CNICMasked)
+	e.must(201, "POST", "/v1/jobs/"+open+"/applications", cand, nil, &again, "Idempotency-Key", "k-1")
+	require.Equal(t, first, again)
+
+	// A disabled account (the token was issued before) cannot apply.
+	other := e.publishJob(acme.Recruiter, jobBody("Another post"))
+	_, err := e.db.Owner.Exec(context.Background(), "UPDATE auth.users SET disabled_at = now() WHERE email = 'sana@example.pk'")
+	require.NoError(t, err)
+	status, body := e.call("POST", "/v1/jobs/"+other+"/applications", cand, nil, nil)
+	require.Equal(t, 404, status, string(body))
+	require.Contains(t, string(body), "candidate_not_found")
+}

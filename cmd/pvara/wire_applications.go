@@ -5,10 +5,12 @@ import (
 	"errors"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/pvara-gov/pvara/internal/applications"
 	"github.com/pvara-gov/pvara/internal/auth"
 	"github.com/pvara-gov/pvara/internal/jobs"
+	"github.com/pvara-gov/pvara/internal/platform/apperr"
 	"github.com/pvara-gov/pvara/internal/platform/authz"
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
 )
@@ -70,34 +72,39 @@ func (a *app) wireApplicationSearch(cursors *httpx.Cursors) error {
 // jobReader adapts the jobs service to applications.JobReader.
 type jobReader struct{ jobs *jobs.Service }
 
-func (r jobReader) JobForApplication(ctx context.Context, id uuid.UUID) (applications.JobView, error) {
-	v, err := r.jobs.GetForApplication(ctx, id)
-	if errors.Is(err, jobs.ErrNotFound) {
-		return applications.JobView{}, applications.ErrJobNotFound
-	}
-	if err != nil {
-		return applications.JobView{}, err
-	}
-	return applications.JobView{
-		ID: v.ID, OrgID: v.OrgID, Title: v.Title, Open: v.Status == jobs.StatusPublished,
-		OpensAt: v.OpensAt, ClosesAt: v.ClosesAt,
-	}, nil
+func (r jobReader) QueueJobForApplication(b *pgx.Batch, id uuid.UUID, done func(applications.JobView, error)) {
+	r.jobs.QueueForApplication(b, id, func(v jobs.SubmissionView, err error) {
+		if errors.Is(err, jobs.ErrNotFound) {
+			done(applications.JobView{}, applications.ErrJobNotFound)
+			return
+		}
+		if err != nil {
+			done(applications.JobView{}, err)
+			return
+		}
+		done(applications.JobView{
+			ID: v.ID, OrgID: v.OrgID, Title: v.Title, Open: v.Status == jobs.StatusPublished,
+			OpensAt: v.OpensAt, ClosesAt: v.ClosesAt,
+		}, nil)
+	})
 }
 
 // candidateDirectory adapts the auth service to
 // applications.CandidateDirectory.
 type candidateDirectory struct{ auth *auth.Service }
 
-func (d candidateDirectory) Candidate(ctx context.Context, id uuid.UUID) (applications.Candidate, error) {
-	users, err := d.auth.Users(ctx, []uuid.UUID{id})
-	if err != nil {
-		return applications.Candidate{}, err
-	}
-	u, ok := users[id]
-	if !ok || u.Disabled {
-		return applications.Candidate{}, applications.ErrCandidateNotFound
-	}
-	return applications.Candidate{FullName: u.FullName, CNICMasked: u.CNICMasked}, nil
+func (d candidateDirectory) QueueCandidate(b *pgx.Batch, id uuid.UUID, done func(applications.Candidate, error)) {
+	d.auth.QueueUser(b, id, func(u auth.UserSummary, err error) {
+		if errors.Is(err, apperr.ErrNotFound) || err == nil && u.Disabled {
+			done(applications.Candidate{}, applications.ErrCandidateNotFound)
+			return
+		}
+		if err != nil {
+			done(applications.Candidate{}, err)
+			return
+		}
+		done(applications.Candidate{FullName: u.FullName, CNICMasked: u.CNICMasked}, nil)
+	})
 }
 
 // seedApplications gives the demo candidate a profile and applications to

@@ -1,12 +1,12 @@
 package applications
 
 import (
-	"context"
 	"encoding/binary"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/pvara-gov/pvara/internal/platform/apperr"
 )
@@ -146,10 +146,15 @@ func (j JobView) OpenAt(now time.Time) bool {
 }
 
 // JobReader is what the module needs of the jobs module (cmd/pvara adapts
-// the jobs service). JobForApplication returns ErrJobNotFound for a job
-// that does not exist or is not public (a draft).
+// the jobs service). QueueJobForApplication queues the read of one job into
+// b, the first batch of the submission's own transaction, which runs in the
+// candidate's row-level-security scope (postgres.UserScope), so that the
+// job, the candidate and the submission's own reads cost one round trip.
+// done is called once, at the latest when the batch's results are read,
+// with the job or ErrJobNotFound for a job that does not exist or is not
+// public (a draft); a database error is the batch's error instead.
 type JobReader interface {
-	JobForApplication(ctx context.Context, id uuid.UUID) (JobView, error)
+	QueueJobForApplication(b *pgx.Batch, id uuid.UUID, done func(JobView, error))
 }
 
 // Candidate is what a submission copies from the account.
@@ -159,10 +164,12 @@ type Candidate struct {
 }
 
 // CandidateDirectory is what the module needs of the auth module (cmd/pvara
-// adapts the auth service): the name and masked CNIC of an account.
-// ErrCandidateNotFound when there is no such account.
+// adapts the auth service): the name and masked CNIC of an account,
+// queued into the same batch as JobReader's read, in the candidate's own
+// scope. done gets ErrCandidateNotFound when there is no such (enabled)
+// account.
 type CandidateDirectory interface {
-	Candidate(ctx context.Context, id uuid.UUID) (Candidate, error)
+	QueueCandidate(b *pgx.Batch, id uuid.UUID, done func(Candidate, error))
 }
 
 // Errors of the applications module.

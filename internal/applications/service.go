@@ -165,17 +165,12 @@ func (s *Service) Submit(ctx context.Context, p authz.Principal, jobID uuid.UUID
 			in.CoverLetter = nil
 		}
 	}
-	job, err := s.jobs.JobForApplication(ctx, jobID)
-	if err != nil {
-		return Submission{}, err
-	}
-	cand, err := s.candidates.Candidate(ctx, p.UserID)
-	if err != nil {
-		return Submission{}, err
-	}
-	var out Submission
+	var (
+		out Submission
+		err error
+	)
 	for attempt := 0; ; attempt++ {
-		out, err = s.submitOnce(ctx, p, job, cand, in, idem)
+		out, err = s.submitOnce(ctx, p, jobID, in, idem)
 		if err != nil && attempt == 0 && postgres.IsNoPartition(err) {
 			// The partition manager has fallen behind (maintenance not
 			// running): create the month now rather than refuse.
@@ -196,12 +191,17 @@ func (s *Service) ensurePartition(ctx context.Context, t time.Time) error {
 	return postgres.Translate(err)
 }
 
+// errNotRead: a JobReader or CandidateDirectory that did not call back.
+var errNotRead = errors.New("applications: the job or candidate read did not report")
+
 // submitOnce is one attempt at the submission transaction, in two round
 // trips on one connection (the hot path of deadline day; TRAPS.md: every
 // statement costs, and a round trip costs more):
 //
-//  1. BEGIN, the row-level-security scope, the Idempotency-Key's lock and
-//     stored answer, the profile and the next receipt number, as one batch;
+//  1. BEGIN, the candidate's row-level-security scope, the job (jobs
+//     module) and the candidate's name and masked CNIC (auth module), the
+//     Idempotency-Key's lock and stored answer, the profile and the next
+//     receipt number, as one batch;
 //  2. the application with its guard and first history row (one
 //     statement), the outbox row, the audit entry, the idempotency record
 //     and COMMIT, as a second batch.
@@ -209,7 +209,7 @@ func (s *Service) ensurePartition(ctx context.Context, t time.Time) error {
 // PostgreSQL runs a batch's statements in order and skips the rest after
 // an error, so a failure before COMMIT leaves the transaction aborted and
 // it is rolled back here; nothing of it is ever visible.
-func (s *Service) submitOnce(ctx context.Context, p authz.Principal, job JobView, cand Candidate, in SubmitInput, idem Idempotency) (out Submission, err error) {
+func (s *Service) submitOnce(ctx context.Context, p authz.Principal, jobID uuid.UUID, in SubmitInput, idem Idempotency) (out Submission, err error) {
 	conn, err := s.db.Acquire(ctx)
 	if err != nil {
 		return Submission{}, postgres.Translate(err)
@@ -229,6 +229,9 @@ func (s *Service) submitOnce(ctx context.Context, p authz.Principal, job JobView
 	now := s.now().UTC()
 	var (
 		b1              pgx.Batch
+		job             JobView
+		cand            Candidate
+		jobErr, candErr = errNotRead, errNotRead
 		prof            db.ApplicationsProfile
 		hasProf, locked bool
 		stored          db.IdempotencyGetRow
@@ -236,7 +239,12 @@ func (s *Service) submitOnce(ctx context.Context, p authz.Principal, job JobView
 		receiptN        int64
 	)
 	b1.Queue("BEGIN")
+	// Every read of the batch runs in the candidate's own scope: the job
+	// (published and closed jobs are public), their own account, their
+	// own profile and keys.
 	postgres.UserScope(p.UserID).Queue(&b1)
+	s.jobs.QueueJobForApplication(&b1, jobID, func(j JobView, err error) { job, jobErr = j, err })
+	s.candidates.QueueCandidate(&b1, p.UserID, func(c Candidate, err error) { cand, candErr = c, err })
 	if idem.Key != "" {
 		db.QueueIdempotencyLock(&b1, lockKey(p.UserID, idem.Key), &locked)
 		db.QueueIdempotencyGet(&b1, p.UserID, idem.Key, now, &stored, &hasStored)
@@ -246,6 +254,14 @@ func (s *Service) submitOnce(ctx context.Context, p authz.Principal, job JobView
 	open = true
 	if err := conn.SendBatch(ctx, &b1).Close(); err != nil {
 		return Submission{}, postgres.Translate(err)
+	}
+	// The same order of refusals as when these were separate reads: the
+	// job, the account, then the key.
+	if jobErr != nil {
+		return Submission{}, jobErr
+	}
+	if candErr != nil {
+		return Submission{}, candErr
 	}
 	if idem.Key != "" {
 		if !locked {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pvara-gov/pvara/internal/applications"
@@ -30,14 +31,17 @@ type fakeJobs struct {
 	jobs map[uuid.UUID]applications.JobView
 }
 
-func (f *fakeJobs) JobForApplication(_ context.Context, id uuid.UUID) (applications.JobView, error) {
+// QueueJobForApplication answers at once from memory (the contract allows
+// done before the batch is read) and queues nothing.
+func (f *fakeJobs) QueueJobForApplication(_ *pgx.Batch, id uuid.UUID, done func(applications.JobView, error)) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	j, ok := f.jobs[id]
+	f.mu.Unlock()
 	if !ok {
-		return applications.JobView{}, applications.ErrJobNotFound
+		done(applications.JobView{}, applications.ErrJobNotFound)
+		return
 	}
-	return j, nil
+	done(j, nil)
 }
 
 func (f *fakeJobs) put(j applications.JobView) {
@@ -49,8 +53,8 @@ func (f *fakeJobs) put(j applications.JobView) {
 // fakeCandidates is the auth module behind applications.CandidateDirectory.
 type fakeCandidates struct{}
 
-func (fakeCandidates) Candidate(_ context.Context, id uuid.UUID) (applications.Candidate, error) {
-	return applications.Candidate{FullName: "Ayesha Khan " + id.String()[:8], CNICMasked: "35202-*******-1"}, nil
+func (fakeCandidates) QueueCandidate(_ *pgx.Batch, id uuid.UUID, done func(applications.Candidate, error)) {
+	done(applications.Candidate{FullName: "Ayesha Khan " + id.String()[:8], CNICMasked: "35202-*******-1"}, nil)
 }
 
 // clock is a settable clock; zero means the real time.

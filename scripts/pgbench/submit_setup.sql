@@ -6,7 +6,7 @@ INSERT INTO applications.profiles (user_id, date_of_birth, gender, domicile_prov
 SELECT md5(i::text)::uuid, date '1995-01-01' + (i % 3000), 'female', 'punjab', 'Lahore',
        '[{"level": "bachelor", "field": "CS", "institution": "PU", "year": 2017}]',
        '[{"title": "Engineer", "employer": "Acme", "start_date": "2018-01-01"}]',
-       '{go,postgresql}', 'Engineer with six years of experience.', decode(repeat('ab', 60), 'hex'), now(), now()
+       '{go,postgresql}', 'Accounts officer with six years in public sector audits and procurement; prepared monthly reconciliations, budget files and dashboards for a district government office; fluent in English and Urdu; experienced with spreadsheets, SQL reports and vendor payments; led a team of four clerks and trained staff on e-filing.', decode(repeat('ab', 60), 'hex'), now(), now()
 FROM generate_series(1, 10000) i
 ON CONFLICT DO NOTHING;
 INSERT INTO auth.users (id, email, full_name, role, password_hash, cnic_enc, cnic_bidx, created_at, updated_at)

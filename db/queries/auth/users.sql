@@ -48,3 +48,9 @@ LIMIT @lim;
 
 -- name: UsersGetNames :many
 SELECT id, full_name, role, org_id, cnic_enc, disabled_at FROM auth.users WHERE id = ANY(@ids::uuid[]);
+
+-- UserSummaryGet is UsersGetNames for one account, queued into another
+-- module's transaction (auth.Service.QueueUser: every application
+-- submission reads its candidate so).
+-- name: UserSummaryGet :one
+SELECT id, full_name, role, org_id, cnic_enc, disabled_at FROM auth.users WHERE id = @id;

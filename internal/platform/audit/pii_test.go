@@ -2,6 +2,8 @@ package audit
 
 import (
 	"encoding/json"
+	"math/rand/v2"
+	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -148,4 +150,58 @@ func TestEntryHashCoversEveryField(t *testing.T) {
 	same := base
 	same.Details = json.RawMessage(`{ "a" : 1 }`)
 	require.Equal(t, h0, entryHash(&same), "formatting of details does not matter")
+}
+
+// TestDigitRunsIsTheRegexp: the hand-written scanner finds exactly what the
+// regular expression it replaced finds, on the table above and on random
+// strings over the characters that matter.
+func TestDigitRunsIsTheRegexp(t *testing.T) {
+	t.Parallel()
+	re := regexp.MustCompile(`[+(]?[0-9][0-9 ()\-]*[0-9]`)
+	check := func(s string) {
+		var got [][]int
+		digitRuns(s, func(start, end int) { got = append(got, []int{start, end}) })
+		require.Equal(t, re.FindAllStringIndex(s, -1), got, "input %q", s)
+	}
+	for _, s := range []string{"", "1", "12", "+1", "+12", "(1", "(12)", "1 ", " 1 2 ", "1--2", "++12", "(+12", "+(12",
+		"35202-1234567-1", "+92 300 1234567", "(051) 1234567", "tel:+92-300-1234567.", "a1b2c3", "1-", "-1-2-"} {
+		check(s)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "0123456789 ()-+a./_"
+	for range 200_000 {
+		b := make([]byte, rng.IntN(24))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		check(string(b))
+	}
+}
+
+// TestRedactStringsIsTheRoundTrip: details that are all strings take the
+// fast path and come out as the JSON round trip would make them.
+func TestRedactStringsIsTheRoundTrip(t *testing.T) {
+	t.Parallel()
+	d := map[string]any{"job_id": "01934b7e-1234-7abc-8def-123456789012", "receipt_number": "PV26-000123456",
+		"phone": "call 0300 1234567", "cnic": "35202-1234567-1", "empty": "", "urdu": "درخواست 03001234567"}
+	fast, n, ok := redactStrings(d)
+	require.True(t, ok)
+	raw, err := json.Marshal(d)
+	require.NoError(t, err)
+	var generic map[string]any
+	require.NoError(t, json.Unmarshal(raw, &generic))
+	m := 0
+	for k, v := range generic {
+		generic[k] = redactValue(v, &m)
+	}
+	require.Equal(t, m, n)
+	a, err := json.Marshal(fast)
+	require.NoError(t, err)
+	b, err := json.Marshal(generic)
+	require.NoError(t, err)
+	require.Equal(t, string(b), string(a))
+	for _, other := range []any{3, "\xff 03001234567", []string{"a"}} {
+		_, _, ok = redactStrings(map[string]any{"v": other})
+		require.False(t, ok, "%#v", other)
+	}
 }

@@ -2,11 +2,14 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pvara-gov/pvara/internal/platform/postgres"
 	"github.com/pvara-gov/pvara/internal/platform/testenv"
 )
 
@@ -27,4 +30,30 @@ func TestUUIDParametersRoundTrip(t *testing.T) {
 	var null *uuid.UUID
 	require.NoError(t, d.App.QueryRow(ctx, "SELECT $1::uuid", null).Scan(&null))
 	require.Nil(t, null)
+	// A non-nil pointer (a nullable column), then nil again on the same
+	// connection: the plan is memoised per type, so both go through it.
+	c, err := d.App.Acquire(ctx)
+	require.NoError(t, err)
+	defer c.Release()
+	var back *uuid.UUID
+	require.NoError(t, c.QueryRow(ctx, "SELECT $1::uuid", &id).Scan(&back))
+	require.Equal(t, id, *back)
+	require.NoError(t, c.QueryRow(ctx, "SELECT $1::uuid", null).Scan(&back))
+	require.Nil(t, back)
+}
+
+// TestUUIDPointerHasItsOwnPlan: a *uuid.UUID is encoded as its 16 bytes,
+// not through driver.Valuer (text, a formatted error, a re-parse).
+func TestUUIDPointerHasItsOwnPlan(t *testing.T) {
+	m := pgtype.NewMap()
+	postgres.RegisterUUID(m)
+	id := uuid.Must(uuid.NewV7())
+	for _, v := range []any{id, &id} {
+		plan := m.PlanEncode(pgtype.UUIDOID, pgtype.BinaryFormatCode, v)
+		require.NotNil(t, plan)
+		require.NotContains(t, fmt.Sprintf("%T", plan), "DriverValuer", "%T", v)
+		buf, err := plan.Encode(v, nil)
+		require.NoError(t, err)
+		require.Equal(t, id[:], buf)
+	}
 }

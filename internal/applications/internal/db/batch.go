@@ -16,8 +16,11 @@ import (
 // QueueProfileGet queues ProfileGet; found reports whether there was a row.
 func QueueProfileGet(b *pgx.Batch, userID uuid.UUID, out *ApplicationsProfile, found *bool) {
 	b.Queue(profileGet, userID).QueryRow(func(row pgx.Row) error {
+		// The jsonb columns scan as bytes: into a *json.RawMessage pgx
+		// would run json.Unmarshal over them (validating what PostgreSQL
+		// stored as jsonb) on every submission.
 		err := row.Scan(&out.UserID, &out.Version, &out.DateOfBirth, &out.Gender, &out.DomicileProvince,
-			&out.DomicileDistrict, &out.Education, &out.Experience, &out.Skills, &out.ResumeText, &out.PhoneEnc,
+			&out.DomicileDistrict, (*[]byte)(&out.Education), (*[]byte)(&out.Experience), &out.Skills, &out.ResumeText, &out.PhoneEnc,
 			&out.CreatedAt, &out.UpdatedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			*found = false
@@ -37,7 +40,7 @@ func QueueIdempotencyLock(b *pgx.Batch, lockKey int64, locked *bool) {
 // was a row.
 func QueueIdempotencyGet(b *pgx.Batch, userID uuid.UUID, key string, now any, out *IdempotencyGetRow, found *bool) {
 	b.Queue(idempotencyGet, userID, key, now).QueryRow(func(row pgx.Row) error {
-		err := row.Scan(&out.Fingerprint, &out.Status, &out.Response)
+		err := row.Scan(&out.Fingerprint, &out.Status, (*[]byte)(&out.Response))
 		if errors.Is(err, pgx.ErrNoRows) {
 			*found = false
 			return nil

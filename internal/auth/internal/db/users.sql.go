@@ -215,6 +215,36 @@ func (q *Queries) UserState(ctx context.Context, id uuid.UUID) (UserStateRow, er
 	return i, err
 }
 
+const userSummaryGet = `-- name: UserSummaryGet :one
+SELECT id, full_name, role, org_id, cnic_enc, disabled_at FROM auth.users WHERE id = $1
+`
+
+type UserSummaryGetRow struct {
+	ID         uuid.UUID
+	FullName   string
+	Role       string
+	OrgID      *uuid.UUID
+	CnicEnc    []byte
+	DisabledAt *time.Time
+}
+
+// UserSummaryGet is UsersGetNames for one account, queued into another
+// module's transaction (auth.Service.QueueUser: every application
+// submission reads its candidate so).
+func (q *Queries) UserSummaryGet(ctx context.Context, id uuid.UUID) (UserSummaryGetRow, error) {
+	row := q.db.QueryRow(ctx, userSummaryGet, id)
+	var i UserSummaryGetRow
+	err := row.Scan(
+		&i.ID,
+		&i.FullName,
+		&i.Role,
+		&i.OrgID,
+		&i.CnicEnc,
+		&i.DisabledAt,
+	)
+	return i, err
+}
+
 const userUpdatePasswordHash = `-- name: UserUpdatePasswordHash :exec
 UPDATE auth.users SET password_hash = $1, updated_at = $2 WHERE id = $3
 `

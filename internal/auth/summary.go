@@ -1,0 +1,44 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pvara-gov/pvara/internal/auth/internal/db"
+	"github.com/pvara-gov/pvara/internal/platform/apperr"
+	"github.com/pvara-gov/pvara/internal/platform/fieldcrypt"
+)
+
+// QueueUser queues the read of one account's summary (what Users returns
+// for it) into b, a batch of another module's transaction: the application
+// submission reads its candidate in the first round trip of its own
+// transaction instead of a round trip of its own. The read runs in
+// whatever row-level-security scope b set before it; the account's own
+// scope (postgres.UserScope) sees that account. done receives the summary,
+// or apperr.ErrNotFound when the account is not there (or not visible),
+// when the batch's results are read; a database or decryption error is the
+// batch's error and done is not called.
+func (s *Service) QueueUser(b *pgx.Batch, id uuid.UUID, done func(UserSummary, error)) {
+	db.QueueUserSummaryGet(b, id, func(r db.UserSummaryGetRow, err error) error {
+		if errors.Is(err, pgx.ErrNoRows) {
+			done(UserSummary{}, apperr.ErrNotFound)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		sum := UserSummary{ID: r.ID, FullName: r.FullName, Role: r.Role, OrgID: derefOrg(r.OrgID), Disabled: r.DisabledAt != nil}
+		if r.CnicEnc != nil {
+			cnic, err := s.cipher.DecryptString(r.CnicEnc, cnicBinding(r.ID))
+			if err != nil {
+				return fmt.Errorf("auth: decrypt cnic of %s: %w", r.ID, err)
+			}
+			sum.CNICMasked = fieldcrypt.MaskCNIC(cnic)
+		}
+		done(sum, nil)
+		return nil
+	})
+}
