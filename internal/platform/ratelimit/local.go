@@ -34,6 +34,13 @@ type localEntry struct {
 	// until the bucket is full again.
 	redisRemaining int
 	reset          time.Duration
+	// refusedUntil: Redis refused this caller and said when one more
+	// cell is free (RetryAfter, counted from before the call, so never
+	// later than the truth: the TAT only moves on). Until then the
+	// caller's requests are refused here, exactly as Redis would.
+	refusedUntil time.Time
+	refusedAt    time.Time
+	refusedReset time.Duration
 	// fetching is non-nil while one request of this caller runs the
 	// script; the others wait for it instead of asking Redis too.
 	fetching chan struct{}
@@ -132,6 +139,16 @@ func (l *Limiter) allowLocal(ctx context.Context, p *policyState, subject string
 			p.fromLocal.Inc()
 			return d, nil
 		}
+		if now.Before(e.refusedUntil) {
+			d = Decision{
+				Limit:      p.Requests,
+				Reset:      max(e.refusedReset-now.Sub(e.refusedAt), 0),
+				RetryAfter: e.refusedUntil.Sub(now),
+			}
+			e.mu.Unlock()
+			p.fromLocal.Inc()
+			return d, nil
+		}
 		if e.fetching == nil {
 			break
 		}
@@ -160,11 +177,15 @@ func (l *Limiter) allowLocal(ctx context.Context, p *policyState, subject string
 	e.mu.Lock()
 	e.fetching = nil
 	close(ch)
-	if err == nil && d.Allowed {
+	switch {
+	case err != nil:
+	case d.Allowed:
 		e.grant, e.fetchedAt, e.expires = granted, now, now.Add(p.local.ttl)
 		e.cells = granted - 1 // one is this request's
 		e.redisRemaining, e.reset = d.Remaining, d.Reset
 		d.Remaining += e.cells
+	default:
+		e.refusedAt, e.refusedReset, e.refusedUntil = now, d.Reset, now.Add(d.RetryAfter)
 	}
 	e.mu.Unlock()
 	p.fromRedis.Inc()

@@ -3,6 +3,8 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -208,4 +210,62 @@ func TestLocalWaitersGiveUpWithTheirContext(t *testing.T) {
 	_, err = l.Allow(ctx, "api", "u:1")
 	require.ErrorIs(t, err, ErrUnavailable)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+// TestLocalRefusalIsRememberedUntilRetryAfter: once Redis refused a busy
+// caller, its requests here are refused without asking Redis until the
+// time Redis gave, and allowed again after it.
+func TestLocalRefusalIsRememberedUntilRetryAfter(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	l, err := New(Config{Default: Policy{Name: "api", Requests: 128, Window: 2 * time.Second}, LocalBatch: 16, Registerer: reg}, testenv.NewRedis(t))
+	require.NoError(t, err)
+	ctx := context.Background()
+	var d Decision
+	allowed := 0
+	for d.Allowed || allowed == 0 {
+		d, err = l.Allow(ctx, "api", "u:greedy")
+		require.NoError(t, err)
+		if d.Allowed {
+			allowed++
+		}
+	}
+	require.GreaterOrEqual(t, allowed, 128)
+	require.Positive(t, d.RetryAfter)
+	require.LessOrEqual(t, d.RetryAfter, 2*time.Second/128)
+	calls := sources(t, reg, "api", "redis")
+	d2, err := l.Allow(ctx, "api", "u:greedy")
+	require.NoError(t, err)
+	if !d2.Allowed { // unless the host paused for the whole RetryAfter
+		require.Equal(t, calls, sources(t, reg, "api", "redis"), "refused locally")
+		require.LessOrEqual(t, d2.RetryAfter, d.RetryAfter)
+	}
+	require.Eventually(t, func() bool {
+		d, err := l.Allow(ctx, "api", "u:greedy")
+		require.NoError(t, err)
+		return d.Allowed
+	}, time.Second, time.Millisecond)
+}
+
+// TestLocalThroughTheMiddleware: with the feature on, a busy caller's
+// responses keep their headers (remaining counts the cells reserved here
+// as still available, so it is exact while nothing refills) and every
+// request is counted once as allowed.
+func TestLocalThroughTheMiddleware(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	cfg := testConfig(6400, reg)
+	cfg.Default.Window = 24 * time.Hour // no refill during the test
+	cfg.LocalBatch = 16
+	srv, _ := server(t, cfg, testenv.NewRedis(t))
+	for i := range 20 {
+		res, _ := do(t, srv, call{token: "alice"})
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		require.Equal(t, "6400;w=86400", res.Header.Get(HeaderPolicy))
+		require.True(t, strings.HasPrefix(res.Header.Get(HeaderLimit), fmt.Sprintf("limit=6400, remaining=%d, reset=", 6399-i)),
+			"request %d: %s", i+1, res.Header.Get(HeaderLimit))
+	}
+	require.Equal(t, 20.0, decisions(t, reg, "api", "allowed"))
+	require.Equal(t, 5.0, sources(t, reg, "api", "redis"))
+	require.Equal(t, 15.0, sources(t, reg, "api", "local"))
 }
