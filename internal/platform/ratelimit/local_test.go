@@ -269,3 +269,40 @@ func TestLocalThroughTheMiddleware(t *testing.T) {
 	require.Equal(t, 5.0, sources(t, reg, "api", "redis"))
 	require.Equal(t, 15.0, sources(t, reg, "api", "local"))
 }
+
+// TestLocalWhenRedisGoesAway: cells already taken may still be spent;
+// after them the caller gets ErrUnavailable (the middleware then fails
+// open or closed as before), quickly, through the cooldown.
+func TestLocalWhenRedisGoesAway(t *testing.T) {
+	t.Parallel()
+	proc := startRedis(t, 0)
+	rdb, err := redisx.Open(context.Background(), "redis://"+proc.addr()+"/0", "pvara-test:down:")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rdb.Close() })
+	l, err := New(Config{
+		Default:    Policy{Name: "api", Requests: 6400, Window: time.Hour},
+		LocalBatch: 16, LocalTTL: time.Minute, Cooldown: time.Minute,
+	}, rdb)
+	require.NoError(t, err)
+	ctx := context.Background()
+	for range 15 { // batches 1, 2, 4, 8: 15 cells, all spent
+		d, err := l.Allow(ctx, "api", "u:1")
+		require.NoError(t, err)
+		require.True(t, d.Allowed)
+	}
+	d, err := l.Allow(ctx, "api", "u:1") // a batch of 16: one spent, 15 left
+	require.NoError(t, err)
+	require.True(t, d.Allowed)
+	proc.stop()
+	for range 15 {
+		d, err := l.Allow(ctx, "api", "u:1")
+		require.NoError(t, err, "cells taken before the outage are spent")
+		require.True(t, d.Allowed)
+	}
+	for range 3 {
+		_, err = l.Allow(ctx, "api", "u:1")
+		require.ErrorIs(t, err, ErrUnavailable)
+	}
+	_, err = l.Allow(ctx, "api", "u:2")
+	require.ErrorIs(t, err, ErrUnavailable)
+}
