@@ -82,7 +82,10 @@ func (m *localMap) get(subject string, now time.Time) *localEntry {
 
 // sweepLocked drops the entries of callers idle for a TTL: their cells
 // have expired (lost, as they would be anyway) and the next request is
-// treated as a first one. An entry whose fetch is in flight is kept.
+// treated as a first one. An entry whose fetch is in flight is kept. A
+// request that got an entry just before it was dropped still uses it; the
+// caller may then briefly have two entries (two batches in flight), which
+// costs an extra call, not the limit: every cell still comes from Redis.
 func (m *localMap) sweepLocked(now time.Time) {
 	for k, e := range m.m {
 		e.mu.Lock()
@@ -113,8 +116,10 @@ func (e *localEntry) want(now time.Time, ttl time.Duration, maxBatch int) int {
 	return min(max(w, 1), maxBatch)
 }
 
-// allowLocal decides with the local pre-allowance of p. ok is false when
-// p has none or the map is full: the caller then asks Redis for one cell.
+// allowLocal decides with the local pre-allowance of p: from the caller's
+// cells when it holds some, else by asking Redis for a batch (one request
+// of the caller at a time). When the map is full the request asks Redis
+// for one cell, as without the feature.
 func (l *Limiter) allowLocal(ctx context.Context, p *policyState, subject string) (d Decision, err error) {
 	now := time.Now()
 	e := p.local.get(subject, now)
