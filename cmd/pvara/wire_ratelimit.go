@@ -26,11 +26,14 @@ func (a *app) wireRateLimit(_ context.Context) error {
 		routes[p] = auth
 	}
 	l, err := ratelimit.New(ratelimit.Config{
-		Default:    ratelimit.Policy{Name: "api", Requests: rl.Requests, Window: rl.Window, FailClosed: !rl.FailOpen},
-		Routes:     routes,
-		Timeout:    rl.Timeout,
-		Logger:     a.logger.With("component", "ratelimit"),
-		Registerer: a.reg,
+		Default:       ratelimit.Policy{Name: "api", Requests: rl.Requests, Window: rl.Window, FailClosed: !rl.FailOpen},
+		Routes:        routes,
+		Timeout:       rl.Timeout,
+		LocalBatch:    rl.LocalBatch,
+		LocalTTL:      rl.LocalTTL,
+		LocalSubjects: rl.LocalSubjects,
+		Logger:        a.logger.With("component", "ratelimit"),
+		Registerer:    a.reg,
 	}, a.redis)
 	if err != nil {
 		return err

@@ -38,8 +38,11 @@ import (
 //   - Stack: as `pvara serve` runs it: access log on at info in JSON (to
 //     io.Discard), metrics registered, the authentication middleware (an
 //     anonymous request), Go's client headers (Accept-Encoding: gzip).
-//   - StackRateLimit: Stack plus the rate limiter (one Redis round trip per
-//     request, as in production).
+//   - StackRateLimit: Stack plus the rate limiter with every request asking
+//     Redis (ratelimit.local_batch 0).
+//   - StackRateLimitLocal: the same with the local pre-allowance as
+//     `pvara serve` runs it by default (ratelimit.local_batch 16): one
+//     Redis round trip per batch for this one busy caller.
 //   - Serial: one request at a time (the latency of an uncached read, where
 //     round trips to PostgreSQL count); the others run 16 goroutines.
 
@@ -88,6 +91,9 @@ func TestMain(m *testing.M) {
 type benchStack struct {
 	accessLog bool
 	rateLimit bool
+	// localBatch is the rate limiter's LocalBatch (0: every request asks
+	// Redis).
+	localBatch int
 }
 
 // benchRouter builds a replica's router over the shared world.
@@ -114,6 +120,7 @@ func benchRouter(b *testing.B, cacheTTL time.Duration, st benchStack) http.Handl
 		if st.rateLimit {
 			l, err := ratelimit.New(ratelimit.Config{
 				Default:    ratelimit.Policy{Name: "api", Requests: 10_000_000, Window: time.Minute},
+				LocalBatch: st.localBatch,
 				Timeout:    5 * time.Second,
 				Logger:     logger,
 				Registerer: reg,
@@ -192,7 +199,11 @@ var (
 	plain   = benchStack{}
 	stack   = benchStack{accessLog: true}
 	stackRL = benchStack{accessLog: true, rateLimit: true}
-	goHdr   = []string{"Accept-Encoding", "gzip", "User-Agent", "Go-http-client/1.1"}
+	// stackRLLocal is the limiter as `pvara serve` runs it by default
+	// (ratelimit.local_batch 16): one anonymous caller sending many
+	// requests asks Redis once per batch.
+	stackRLLocal = benchStack{accessLog: true, rateLimit: true, localBatch: 16}
+	goHdr        = []string{"Accept-Encoding", "gzip", "User-Agent", "Go-http-client/1.1"}
 )
 
 func BenchmarkBoardFirstPageCached(b *testing.B)         { benchBoard(b, 0, plain, "/v1/jobs") }
@@ -211,4 +222,7 @@ func BenchmarkBoardFirstPageCachedStack(b *testing.B) {
 }
 func BenchmarkBoardFirstPageCachedStackRateLimit(b *testing.B) {
 	benchBoard(b, 0, stackRL, "/v1/jobs", goHdr...)
+}
+func BenchmarkBoardFirstPageCachedStackRateLimitLocal(b *testing.B) {
+	benchBoard(b, 0, stackRLLocal, "/v1/jobs", goHdr...)
 }

@@ -17,15 +17,18 @@ func TestAuditAndRateLimitValidation(t *testing.T) {
 	require.Equal(t, time.Minute, d.RateLimit.Window)
 
 	for key, mutate := range map[string]func(c *Config){
-		"ratelimit.requests":      func(c *Config) { c.RateLimit.Requests = 0 },
-		"ratelimit.window":        func(c *Config) { c.RateLimit.Window = 1500 * time.Millisecond },
-		"ratelimit.auth_requests": func(c *Config) { c.RateLimit.AuthRequests = -1 },
-		"ratelimit.auth_window":   func(c *Config) { c.RateLimit.AuthWindow = 0 },
-		"ratelimit.auth_paths":    func(c *Config) { c.RateLimit.AuthPaths = []string{"v1/auth/login"} },
-		"ratelimit.timeout":       func(c *Config) { c.RateLimit.Timeout = 0 },
-		"audit.seal_interval":     func(c *Config) { c.Audit.SealInterval = time.Millisecond },
-		"audit.seal_batch":        func(c *Config) { c.Audit.SealBatch = 0 },
-		"http.cursor_secret":      func(c *Config) { c.HTTP.CursorSecret = "short" },
+		"ratelimit.requests":       func(c *Config) { c.RateLimit.Requests = 0 },
+		"ratelimit.window":         func(c *Config) { c.RateLimit.Window = 1500 * time.Millisecond },
+		"ratelimit.auth_requests":  func(c *Config) { c.RateLimit.AuthRequests = -1 },
+		"ratelimit.auth_window":    func(c *Config) { c.RateLimit.AuthWindow = 0 },
+		"ratelimit.auth_paths":     func(c *Config) { c.RateLimit.AuthPaths = []string{"v1/auth/login"} },
+		"ratelimit.timeout":        func(c *Config) { c.RateLimit.Timeout = 0 },
+		"ratelimit.local_batch":    func(c *Config) { c.RateLimit.LocalBatch = -1 },
+		"ratelimit.local_ttl":      func(c *Config) { c.RateLimit.LocalTTL = 0 },
+		"ratelimit.local_subjects": func(c *Config) { c.RateLimit.LocalSubjects = 10 },
+		"audit.seal_interval":      func(c *Config) { c.Audit.SealInterval = time.Millisecond },
+		"audit.seal_batch":         func(c *Config) { c.Audit.SealBatch = 0 },
+		"http.cursor_secret":       func(c *Config) { c.HTTP.CursorSecret = "short" },
 	} {
 		c := Defaults()
 		mutate(&c)

@@ -342,6 +342,15 @@ type RateLimit struct {
 	FailOpen bool `mapstructure:"fail_open"`
 	// Timeout bounds the Redis call of one request.
 	Timeout time.Duration `mapstructure:"timeout"`
+	// LocalBatch is the most cells (requests) one Redis call reserves for a busy caller, spent on this replica
+	// without asking Redis again (0 or 1: off, one Redis call per request); a policy batches at most 1/64 of
+	// its limit. Reserved cells count against the shared limit when taken, so the limit is never exceeded.
+	LocalBatch int `mapstructure:"local_batch"`
+	// LocalTTL is how long reserved cells may be spent; leftovers are lost (the limit is only stricter).
+	LocalTTL time.Duration `mapstructure:"local_ttl"`
+	// LocalSubjects bounds the callers each policy tracks for the local batch on a replica; beyond it, callers
+	// are limited one Redis call per request.
+	LocalSubjects int `mapstructure:"local_subjects"`
 }
 
 // Defaults returns the default configuration.
@@ -421,14 +430,17 @@ func Defaults() Config {
 		Apps:  Apps{MetricsRefreshInterval: 5 * time.Minute},
 		Audit: Audit{SealInterval: 250 * time.Millisecond, SealBatch: 1000},
 		RateLimit: RateLimit{
-			Enabled:      true,
-			Requests:     1000,
-			Window:       time.Minute,
-			AuthPaths:    []string{"/v1/auth/login", "/v1/auth/register", "/v1/auth/refresh", "/oauth2/token"},
-			AuthRequests: 300,
-			AuthWindow:   time.Minute,
-			FailOpen:     true,
-			Timeout:      100 * time.Millisecond,
+			Enabled:       true,
+			Requests:      1000,
+			Window:        time.Minute,
+			AuthPaths:     []string{"/v1/auth/login", "/v1/auth/register", "/v1/auth/refresh", "/oauth2/token"},
+			AuthRequests:  300,
+			AuthWindow:    time.Minute,
+			FailOpen:      true,
+			Timeout:       100 * time.Millisecond,
+			LocalBatch:    16,
+			LocalTTL:      250 * time.Millisecond,
+			LocalSubjects: 10_000,
 		},
 	}
 }
@@ -547,6 +559,9 @@ func (c *Config) Validate() error {
 		{validWindow(c.RateLimit.AuthWindow, c.RateLimit.AuthRequests), "ratelimit.auth_window", "whole seconds between 1s and 24h, e.g. 1m"},
 		{validPaths(c.RateLimit.AuthPaths), "ratelimit.auth_paths", "a comma-separated list of request paths starting with /"},
 		{c.RateLimit.Timeout >= time.Millisecond && c.RateLimit.Timeout <= 5*time.Second, "ratelimit.timeout", "a duration between 1ms and 5s"},
+		{c.RateLimit.LocalBatch >= 0 && c.RateLimit.LocalBatch <= 1000, "ratelimit.local_batch", "a number of requests between 0 (off) and 1000"},
+		{c.RateLimit.LocalTTL >= 10*time.Millisecond && c.RateLimit.LocalTTL <= time.Second, "ratelimit.local_ttl", "a duration between 10ms and 1s"},
+		{c.RateLimit.LocalSubjects >= 100 && c.RateLimit.LocalSubjects <= 1_000_000, "ratelimit.local_subjects", "a number between 100 and 1000000"},
 	}
 	for _, ch := range checks {
 		if !ch.ok {

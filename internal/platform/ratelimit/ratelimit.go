@@ -1,8 +1,10 @@
 // Package ratelimit limits how many requests each caller may make: per user
 // when the request is authenticated, per client IP otherwise. The counters
 // live in Redis so every replica enforces one shared limit, and each
-// request costs exactly one Redis round trip (a Lua script implementing
-// GCRA, the generic cell rate algorithm). See docs/security.md, "Rate
+// request costs one Redis round trip (a Lua script implementing GCRA, the
+// generic cell rate algorithm), except that a busy caller's requests may
+// be decided from a small batch of cells the replica took from Redis in
+// one call (Config.LocalBatch, local.go). See docs/security.md, "Rate
 // limiting".
 package ratelimit
 
@@ -60,6 +62,17 @@ type Config struct {
 	// Now is the clock of the cooldown (default time.Now). The limit's own
 	// clock is Redis's, shared by every replica.
 	Now func() time.Time
+	// LocalBatch is the most cells one script call reserves for a busy
+	// caller, spent on this replica without asking Redis (0 or 1: off,
+	// every request asks Redis). A policy batches at most 1/64 of its
+	// limit, so small limits (and the tests' 2-6 requests) stay exact.
+	LocalBatch int
+	// LocalTTL is how long reserved cells may be spent (default 250ms);
+	// leftovers are lost.
+	LocalTTL time.Duration
+	// LocalSubjects bounds the callers each policy tracks locally (default
+	// 10000); beyond it, callers go to Redis one request at a time.
+	LocalSubjects int
 }
 
 // Decision is the outcome of one request against its policy.
@@ -91,11 +104,19 @@ var ErrUnavailable = errors.New("ratelimit: the limit store is unavailable")
 // Numbers are written with %.0f: Lua's default formatting would round the
 // 16-digit microsecond counts.
 //
-// KEYS[1] the caller's bucket; ARGV[1] emission interval (µs); ARGV[2] limit.
-// Returns {allowed (0/1), remaining, reset (µs), retry after (µs)}.
+// ARGV[3] (default 1) asks for a batch of cells for the local
+// pre-allowance: the TAT moves on by n intervals, n being as many as the
+// burst allows now, at most ARGV[3] and at least the one this request
+// needs (or it is refused as with one). With ARGV[3] = 1 it is exactly the
+// one-request decision.
+//
+// KEYS[1] the caller's bucket; ARGV[1] emission interval (µs); ARGV[2]
+// limit; ARGV[3] cells wanted. Returns {allowed (0/1), remaining (in
+// Redis, after the batch), reset (µs), retry after (µs), cells granted}.
 var gcra = redis.NewScript(`
 local interval = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
+local want = tonumber(ARGV[3]) or 1
 local window = interval * limit
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -103,13 +124,14 @@ local tat = tonumber(redis.call('GET', KEYS[1]))
 if not tat or tat < now then
   tat = now
 end
-local new_tat = tat + interval
-local allow_at = new_tat - window
+local allow_at = tat + interval - window
 if now < allow_at then
-  return {0, 0, tat - now, allow_at - now}
+  return {0, 0, tat - now, allow_at - now, 0}
 end
+local n = math.max(1, math.min(want, math.floor((now + window - tat) / interval)))
+local new_tat = tat + n * interval
 redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
-return {1, math.floor((window - (new_tat - now)) / interval), new_tat - now, 0}
+return {1, math.floor((window - (new_tat - now)) / interval), new_tat - now, 0, n}
 `)
 
 // Limiter decides requests against policies, with state in Redis.
@@ -135,6 +157,12 @@ type policyState struct {
 	limited        prometheus.Counter
 	failedOpen     prometheus.Counter
 	failedClosed   prometheus.Counter
+	// The local pre-allowance: nil local when off for this policy.
+	local        *localMap
+	maxBatch     int
+	fromLocal    prometheus.Counter
+	fromRedis    prometheus.Counter
+	localExpired prometheus.Counter
 }
 
 // New returns a limiter over rdb.
@@ -154,6 +182,20 @@ func New(cfg Config, rdb *redisx.Client) (*Limiter, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.LocalTTL <= 0 {
+		cfg.LocalTTL = 250 * time.Millisecond
+	}
+	if cfg.LocalSubjects <= 0 {
+		cfg.LocalSubjects = 10_000
+	}
+	sources := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pvara_ratelimit_decision_source_total",
+		Help: "Rate-limit decisions by policy and where they were taken: redis (one script call) or local (a cell of the local pre-allowance, no call).",
+	}, []string{"policy", "source"})
+	expired := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pvara_ratelimit_local_cells_expired_total",
+		Help: "Cells of the local pre-allowance taken from Redis and never spent (lost: the caller's limit was stricter by this much).",
+	}, []string{"policy"})
 	decisions := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "pvara_ratelimit_decisions_total",
 		Help: "Rate-limit decisions by policy and outcome: allowed, limited, failed_open (Redis unavailable, let through), failed_closed (Redis unavailable, refused).",
@@ -189,6 +231,13 @@ func New(cfg Config, rdb *redisx.Client) (*Limiter, error) {
 			limited:      decisions.WithLabelValues(p.Name, "limited"),
 			failedOpen:   decisions.WithLabelValues(p.Name, "failed_open"),
 			failedClosed: decisions.WithLabelValues(p.Name, "failed_closed"),
+			maxBatch:     min(cfg.LocalBatch, p.Requests/64),
+			fromLocal:    sources.WithLabelValues(p.Name, "local"),
+			fromRedis:    sources.WithLabelValues(p.Name, "redis"),
+			localExpired: expired.WithLabelValues(p.Name),
+		}
+		if s.maxBatch > 1 {
+			s.local = &localMap{m: map[string]*localEntry{}, max: cfg.LocalSubjects, ttl: cfg.LocalTTL}
 		}
 		l.policies[p.Name] = s
 		return s, nil
@@ -203,7 +252,7 @@ func New(cfg Config, rdb *redisx.Client) (*Limiter, error) {
 		}
 	}
 	if cfg.Registerer != nil {
-		cfg.Registerer.MustRegister(decisions, l.redisErrs, l.redisTime)
+		cfg.Registerer.MustRegister(decisions, sources, expired, l.redisErrs, l.redisTime)
 	}
 	return l, nil
 }
@@ -229,21 +278,33 @@ func (l *Limiter) Allow(ctx context.Context, policy, subject string) (Decision, 
 }
 
 func (l *Limiter) allow(ctx context.Context, p *policyState, subject string) (Decision, error) {
+	if p.local != nil {
+		return l.allowLocal(ctx, p, subject)
+	}
+	p.fromRedis.Inc()
+	d, _, err := l.gcraN(ctx, p, subject, 1)
+	return d, err
+}
+
+// gcraN runs the script for subject, asking for n cells (n > 1 only for
+// the local pre-allowance), and returns the decision and how many cells
+// were granted (0 when refused).
+func (l *Limiter) gcraN(ctx context.Context, p *policyState, subject string, n int) (Decision, int, error) {
 	if until := l.openUntil.Load(); until != 0 && l.cfg.Now().UnixNano() < until {
-		return Decision{}, ErrUnavailable
+		return Decision{}, 0, ErrUnavailable
 	}
 	cctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
 	defer cancel()
 	start := time.Now()
-	res, err := gcra.Run(cctx, l.rdb, []string{l.rdb.Key("rl", p.Name, subject)}, p.intervalMicros, p.Requests).Int64Slice()
+	res, err := gcra.Run(cctx, l.rdb, []string{l.rdb.Key("rl", p.Name, subject)}, p.intervalMicros, p.Requests, n).Int64Slice()
 	l.redisTime.Observe(time.Since(start).Seconds())
-	if err == nil && len(res) != 4 {
+	if err == nil && len(res) != 5 {
 		err = fmt.Errorf("unexpected script result %v", res)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
 			// The caller gave up (client gone): not Redis's fault.
-			return Decision{}, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+			return Decision{}, 0, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
 		}
 		l.redisErrs.Inc()
 		now := l.cfg.Now()
@@ -252,7 +313,7 @@ func (l *Limiter) allow(ctx context.Context, p *policyState, subject string) (De
 			l.cfg.Logger.Warn("rate limiting: Redis unavailable; policies that fail open let requests through unlimited, the others refuse them",
 				"error", err, "cooldown", l.cfg.Cooldown)
 		}
-		return Decision{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return Decision{}, 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return Decision{
 		Allowed:    res[0] == 1,
@@ -260,7 +321,7 @@ func (l *Limiter) allow(ctx context.Context, p *policyState, subject string) (De
 		Remaining:  int(res[1]),
 		Reset:      time.Duration(res[2]) * time.Microsecond,
 		RetryAfter: time.Duration(res[3]) * time.Microsecond,
-	}, nil
+	}, int(res[4]), nil
 }
 
 // ceilSeconds rounds up to whole seconds, the unit of the headers.
