@@ -26,7 +26,8 @@ const ConsumerGroup = "screening"
 // and the ranking, and re-screen a job whose criteria changed.
 func (s *Service) Handlers() []consumer.Handler {
 	return []consumer.Handler{
-		{Group: ConsumerGroup, Type: EventApplicationSubmitted, Handle: s.HandleSubmitted, AfterCommit: s.afterApplicationEvent},
+		{Group: ConsumerGroup, Type: EventApplicationSubmitted, Handle: s.HandleSubmitted, HandleBatch: s.HandleSubmittedBatch,
+			AfterCommitBatch: s.afterSubmitted},
 		{Group: ConsumerGroup, Type: EventStatusChanged, Handle: s.HandleStatusChanged, AfterCommit: s.afterApplicationEvent},
 		{Group: ConsumerGroup, Type: EventWithdrawn, Handle: s.HandleWithdrawn, AfterCommit: s.afterApplicationEvent},
 		{Group: ConsumerGroup, Type: EventCriteriaChanged, Handle: s.HandleCriteriaChanged},
@@ -35,6 +36,7 @@ func (s *Service) Handlers() []consumer.Handler {
 
 // scored is one application's model result, ready to store.
 type scored struct {
+	job    *Job
 	app    Application
 	result Result
 	hash   []byte
@@ -57,23 +59,25 @@ func inputHash(in Input, corpusID string) ([]byte, error) {
 	return h.Sum(nil), nil
 }
 
-// scoreWith scores one application with a prepared Scorer.
-func scoreWith(sc *Scorer, job Job, corpusID string, app Application) (scored, error) {
+// scoreWith scores one application of job with a prepared Scorer.
+func scoreWith(sc *Scorer, job *Job, corpusID string, app Application) (scored, error) {
 	h, err := inputHash(Input{Job: job.Input, Profile: app.Profile}, corpusID)
 	if err != nil {
 		return scored{}, err
 	}
-	return scored{app: app, result: sc.Score(app.Profile), hash: h}, nil
+	return scored{job: job, app: app, result: sc.Score(app.Profile), hash: h}, nil
 }
 
-// storeTx upserts results in tx and enqueues screening.scored for those
-// that changed (new, or another input hash or model version); an unchanged
-// result is neither written nor published again. It returns the changed
-// application ids. A snapshot's status is kept only if no newer status event
-// was applied: it is ordered by the application's StatusAt (the clock the
-// events' changed_at comes from), or by readAt, when the applications were
-// read, if the source does not say.
-func (s *Service) storeTx(ctx context.Context, tx pgx.Tx, job Job, corpusID string, rs []scored, readAt, at time.Time) ([]uuid.UUID, error) {
+// storeTx upserts results (of one job or several, all scored with the
+// corpus corpusID, each application once) in tx with one statement and
+// enqueues screening.scored for those that changed (new, or another input
+// hash or model version) with another; an unchanged result is neither
+// written nor published again. It returns the changed application ids. A
+// snapshot's status is kept only if no newer status event was applied: it
+// is ordered by the application's StatusAt (the clock the events'
+// changed_at comes from), or by readAt, when the applications were read,
+// if the source does not say.
+func (s *Service) storeTx(ctx context.Context, tx pgx.Tx, corpusID string, rs []scored, readAt, at time.Time) ([]uuid.UUID, error) {
 	if len(rs) == 0 {
 		return nil, nil
 	}
@@ -101,7 +105,7 @@ func (s *Service) storeTx(ctx context.Context, tx pgx.Tx, job Job, corpusID stri
 		if status == "" {
 			status = "submitted"
 		}
-		p.ApplicationIds[i], p.JobIds[i], p.OrgIds[i], p.CandidateIds[i] = r.app.ID, job.ID, job.OrgID, r.app.CandidateID
+		p.ApplicationIds[i], p.JobIds[i], p.OrgIds[i], p.CandidateIds[i] = r.app.ID, r.job.ID, r.job.OrgID, r.app.CandidateID
 		p.Statuses[i], p.SubmittedAts[i] = status, r.app.SubmittedAt
 		p.StatusAts[i] = r.app.StatusAt
 		if p.StatusAts[i].IsZero() {
@@ -120,7 +124,7 @@ func (s *Service) storeTx(ctx context.Context, tx pgx.Tx, job Job, corpusID stri
 	for _, id := range changed {
 		r := byID[id]
 		evs = append(evs, scoredEvent(ScoredV1{
-			ApplicationID: id, JobID: job.ID, OrgID: job.OrgID, Score: round2(r.result.Score),
+			ApplicationID: id, JobID: r.job.ID, OrgID: r.job.OrgID, Score: round2(r.result.Score),
 			Eligible: r.result.Eligible, ModelVersion: ModelVersion, ScoredAt: at,
 		}))
 	}
@@ -153,48 +157,108 @@ func decodeData[T any](ev outbox.Envelope) (T, error) {
 	return v, nil
 }
 
-// HandleSubmitted scores a submitted application: it reads the snapshot
-// and the job, scores with the job's corpus, stores the result and
-// enqueues screening.scored, all in the handler's transaction. A duplicate
-// delivery of the same event is skipped by the runner; the same
-// application in another event (a replay) finds the same input hash and
-// changes nothing.
+// HandleSubmitted scores a submitted application: the single-event path
+// of HandleSubmittedBatch (a batch of one).
 func (s *Service) HandleSubmitted(ctx context.Context, tx pgx.Tx, ev outbox.Envelope) error {
-	p, err := decodeData[submittedV1](ev)
-	if err != nil {
-		return err
-	}
-	readAt := s.now().UTC()
-	app, err := s.apps.Submitted(ctx, p.ApplicationID)
-	if errors.Is(err, ErrApplicationNotFound) {
-		// Erased (or never committed): nothing to score.
-		s.logger.Warn("screening: submitted application not found; skipped", "application_id", p.ApplicationID)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("screening: read application %s: %w", p.ApplicationID, err)
-	}
-	job, err := s.jobs.ScreeningJob(ctx, app.JobID)
-	if errors.Is(err, ErrJobNotFound) {
-		s.logger.Warn("screening: job of a submitted application not found; skipped", "application_id", app.ID, "job_id", app.JobID)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("screening: read job %s: %w", app.JobID, err)
-	}
-	c, err := s.corpusForJob(ctx, tx, job)
-	if err != nil {
-		return err
-	}
-	r, err := scoreWith(cachedScorer(job.Input, c), job, c.ID(), app) // the Scorer of a busy job is kept
-	if err != nil {
-		return err
-	}
-	changed, err := s.storeTx(ctx, tx, job, c.ID(), []scored{r}, readAt, s.now().UTC())
-	if err == nil {
-		s.m.scored("submitted", 1, len(changed)) // counted at the attempt; a rolled-back batch may count twice
+	err := s.HandleSubmittedBatch(ctx, tx, []outbox.Envelope{ev})
+	if be, ok := errors.AsType[*consumer.BatchError](err); ok {
+		return be.Err
 	}
 	return err
+}
+
+// HandleSubmittedBatch scores a runner batch of submitted applications in
+// the handler's transaction: one read of the applications (through the
+// applications module), one read of each of their jobs, each scored with
+// its job's cached Scorer and corpus, then one upsert of the results and
+// one insert of the screening.scored events for the batch (per corpus: one
+// unless the jobs are pinned to different ones). An application or job
+// that no longer exists is skipped. A duplicate delivery of an event is
+// skipped by the runner; the same application in several events (a
+// replay) is scored once, and again later finds the same input hash and
+// changes nothing.
+func (s *Service) HandleSubmittedBatch(ctx context.Context, tx pgx.Tx, evs []outbox.Envelope) error {
+	first := make(map[uuid.UUID]int, len(evs)) // application → index of its first event
+	ids := make([]uuid.UUID, 0, len(evs))
+	for i, ev := range evs {
+		p, err := decodeData[submittedV1](ev)
+		if err != nil {
+			return consumer.BatchFailure(i, err)
+		}
+		if _, dup := first[p.ApplicationID]; !dup {
+			first[p.ApplicationID] = i
+			ids = append(ids, p.ApplicationID)
+		}
+	}
+	readAt := s.now().UTC()
+	apps, err := s.apps.SubmittedMany(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("screening: read %d applications: %w", len(ids), err)
+	}
+	if len(apps) < len(ids) {
+		found := make(map[uuid.UUID]bool, len(apps))
+		for _, a := range apps {
+			found[a.ID] = true
+		}
+		for _, id := range ids {
+			if !found[id] {
+				// Erased (or never committed): nothing to score.
+				s.logger.Warn("screening: submitted application not found; skipped", "application_id", id)
+			}
+		}
+	}
+	type jobBatch struct {
+		job    *Job
+		corpus *Corpus
+		sc     *Scorer
+	}
+	jobs := map[uuid.UUID]*jobBatch{}
+	byCorpus := map[string][]scored{}
+	var corpusOrder []string
+	for _, app := range apps {
+		jb, seen := jobs[app.JobID]
+		if !seen {
+			job, err := s.jobs.ScreeningJob(ctx, app.JobID)
+			if errors.Is(err, ErrJobNotFound) {
+				s.logger.Warn("screening: job of a submitted application not found; skipped", "application_id", app.ID, "job_id", app.JobID)
+				jobs[app.JobID] = nil
+				continue
+			}
+			if err != nil {
+				return consumer.BatchFailure(first[app.ID], fmt.Errorf("screening: read job %s: %w", app.JobID, err))
+			}
+			c, err := s.corpusForJob(ctx, tx, job)
+			if err != nil {
+				return consumer.BatchFailure(first[app.ID], err)
+			}
+			jb = &jobBatch{job: &job, corpus: c, sc: cachedScorer(job.Input, c)} // the Scorer of a busy job is kept
+			jobs[app.JobID] = jb
+		}
+		if jb == nil {
+			continue // the job is gone
+		}
+		r, err := scoreWith(jb.sc, jb.job, jb.corpus.ID(), app)
+		if err != nil {
+			return consumer.BatchFailure(first[app.ID], err)
+		}
+		id := jb.corpus.ID()
+		if _, ok := byCorpus[id]; !ok {
+			corpusOrder = append(corpusOrder, id)
+		}
+		byCorpus[id] = append(byCorpus[id], r)
+	}
+	at := s.now().UTC()
+	total, changed := 0, 0
+	for _, id := range corpusOrder {
+		ch, err := s.storeTx(ctx, tx, id, byCorpus[id], readAt, at)
+		if err != nil {
+			return err
+		}
+		total += len(byCorpus[id])
+		changed += len(ch)
+	}
+	s.m.scored("submitted", total, changed) // counted at the attempt; a rolled-back batch may count twice
+	return nil
 }
 
 // HandleStatusChanged keeps the application's current status (the
@@ -237,6 +301,18 @@ func knownStatus(s string) bool {
 		}
 	}
 	return false
+}
+
+// afterSubmitted brings the ranking entries of a committed batch of
+// submitted applications up to date in Redis, all at once.
+func (s *Service) afterSubmitted(ctx context.Context, evs []outbox.Envelope) {
+	ids := make([]uuid.UUID, 0, len(evs))
+	for _, ev := range evs {
+		if id, err := uuid.Parse(ev.Subject); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	s.syncRanking(ctx, ids)
 }
 
 // afterApplicationEvent brings the application's ranking entry in Redis
