@@ -1,12 +1,14 @@
 package screening
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -207,33 +209,45 @@ func (s *Service) HandleSubmittedBatch(ctx context.Context, tx pgx.Tx, evs []out
 			}
 		}
 	}
+	// Rows are locked in id order, jobs and results alike: partitions
+	// handled at once first-score the same jobs (pinning them to a corpus
+	// in different orders would deadlock), and a re-screening upserts the
+	// results of a job in id order.
+	slices.SortFunc(apps, func(a, b Application) int { return bytes.Compare(a.ID[:], b.ID[:]) })
 	type jobBatch struct {
 		job    *Job
 		corpus *Corpus
 		sc     *Scorer
 	}
 	jobs := map[uuid.UUID]*jobBatch{}
+	var jobIDs []uuid.UUID
+	jobFirst := map[uuid.UUID]int{} // job → index of its first event
+	for _, app := range apps {
+		if _, seen := jobFirst[app.JobID]; !seen {
+			jobFirst[app.JobID] = first[app.ID]
+			jobIDs = append(jobIDs, app.JobID)
+		}
+	}
+	slices.SortFunc(jobIDs, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	for _, id := range jobIDs {
+		job, err := s.jobs.ScreeningJob(ctx, id)
+		if errors.Is(err, ErrJobNotFound) {
+			s.logger.Warn("screening: job of submitted applications not found; skipped", "job_id", id)
+			continue
+		}
+		if err != nil {
+			return consumer.BatchFailure(jobFirst[id], fmt.Errorf("screening: read job %s: %w", id, err))
+		}
+		c, err := s.corpusForJob(ctx, tx, job)
+		if err != nil {
+			return consumer.BatchFailure(jobFirst[id], err)
+		}
+		jobs[id] = &jobBatch{job: &job, corpus: c, sc: cachedScorer(job.Input, c)} // the Scorer of a busy job is kept
+	}
 	byCorpus := map[string][]scored{}
 	var corpusOrder []string
 	for _, app := range apps {
-		jb, seen := jobs[app.JobID]
-		if !seen {
-			job, err := s.jobs.ScreeningJob(ctx, app.JobID)
-			if errors.Is(err, ErrJobNotFound) {
-				s.logger.Warn("screening: job of a submitted application not found; skipped", "application_id", app.ID, "job_id", app.JobID)
-				jobs[app.JobID] = nil
-				continue
-			}
-			if err != nil {
-				return consumer.BatchFailure(first[app.ID], fmt.Errorf("screening: read job %s: %w", app.JobID, err))
-			}
-			c, err := s.corpusForJob(ctx, tx, job)
-			if err != nil {
-				return consumer.BatchFailure(first[app.ID], err)
-			}
-			jb = &jobBatch{job: &job, corpus: c, sc: cachedScorer(job.Input, c)} // the Scorer of a busy job is kept
-			jobs[app.JobID] = jb
-		}
+		jb := jobs[app.JobID]
 		if jb == nil {
 			continue // the job is gone
 		}
