@@ -265,3 +265,48 @@ func TestNewRejectsBothAfterCommitHooks(t *testing.T) {
 	}}})
 	require.Error(t, err)
 }
+
+// A batch that runs out of consumer.handler_timeout is the batch's fault,
+// not that of the event the handler was at (even if it names one): the
+// runner applies the first event alone and goes on with smaller batches;
+// nothing is dead-lettered and everything is applied once.
+func TestSlowBatchIsRetriedSmallerNotBlamedOnAnEvent(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	reg := prometheus.NewRegistry()
+	m := consumer.NewMetrics(reg)
+	var sizes []int
+	var mu sync.Mutex
+	h := consumer.Handler{Group: "g", Type: outbox.TypeTestPing, Handle: applyPing,
+		HandleBatch: func(ctx context.Context, tx pgx.Tx, evs []outbox.Envelope) error {
+			mu.Lock()
+			sizes = append(sizes, len(evs))
+			mu.Unlock()
+			for i, ev := range evs {
+				if err := applyPing(ctx, tx, ev); err != nil {
+					return consumer.BatchFailure(i, err)
+				}
+			}
+			if len(evs) > 20 {
+				<-ctx.Done() // too slow for the handler timeout
+				return consumer.BatchFailure(len(evs)-1, ctx.Err())
+			}
+			return nil
+		},
+	}
+	cfg := fastConfig()
+	cfg.HandlerTimeout = 300 * time.Millisecond
+	produceEnvelopes(t, f.cl, "k", 1, 60)
+	startRunner(t, f.db.App, f.addrs, cfg, m, h)
+	waitFor(t, 30*time.Second, "all events", func() bool { return countEffects(t, f.db) == 60 })
+	time.Sleep(200 * time.Millisecond)
+	seqs := appliedSeqs(t, f)
+	require.Len(t, seqs, 60)
+	for i, s := range seqs {
+		require.EqualValues(t, i+1, s, "applied once each, in order")
+	}
+	require.Zero(t, metricValue(t, reg, "pvara_consumer_dlq_total", nil))
+	mu.Lock()
+	defer mu.Unlock()
+	require.LessOrEqual(t, sizes[len(sizes)-1], 20, "later batches are smaller: %v", sizes)
+}

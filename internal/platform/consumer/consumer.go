@@ -627,10 +627,12 @@ func (g *group) handleBatch(ctx context.Context, h Handler, tx pgx.Tx, evs []out
 	g.r.metrics.errors.WithLabelValues(g.name, h.Type).Inc()
 	var be *BatchError
 	switch {
+	case ctx.Err() != nil:
+		// Out of time, whichever event the handler was at: the batch was
+		// too slow, not that event.
+		return -1, err
 	case errors.As(err, &be) && be.Index >= 0 && be.Index < len(batch):
 		return be.Index, err
-	case ctx.Err() != nil:
-		return -1, err
 	default:
 		return 0, &unblamed{err: err}
 	}
