@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -171,7 +172,8 @@ func (s *Service) HandleSubmitted(ctx context.Context, tx pgx.Tx, ev outbox.Enve
 
 // HandleSubmittedBatch scores a runner batch of submitted applications in
 // the handler's transaction: one read of the applications (through the
-// applications module), one read of each of their jobs, each scored with
+// applications module) and one read of each of their jobs, made at the
+// same time (readBatch), each application scored with
 // its job's cached Scorer and corpus, then one upsert of the results and
 // one insert of the screening.scored events for the batch (per corpus: one
 // unless the jobs are pinned to different ones). An application or job
@@ -182,6 +184,8 @@ func (s *Service) HandleSubmitted(ctx context.Context, tx pgx.Tx, ev outbox.Enve
 func (s *Service) HandleSubmittedBatch(ctx context.Context, tx pgx.Tx, evs []outbox.Envelope) error {
 	first := make(map[uuid.UUID]int, len(evs)) // application → index of its first event
 	ids := make([]uuid.UUID, 0, len(evs))
+	jobFirst := map[uuid.UUID]int{} // job → index of its first event
+	var jobIDs []uuid.UUID
 	for i, ev := range evs {
 		p, err := decodeData[submittedV1](ev)
 		if err != nil {
@@ -191,9 +195,13 @@ func (s *Service) HandleSubmittedBatch(ctx context.Context, tx pgx.Tx, evs []out
 			first[p.ApplicationID] = i
 			ids = append(ids, p.ApplicationID)
 		}
+		if _, seen := jobFirst[p.JobID]; !seen {
+			jobFirst[p.JobID] = i
+			jobIDs = append(jobIDs, p.JobID)
+		}
 	}
 	readAt := s.now().UTC()
-	apps, err := s.apps.SubmittedMany(ctx, ids)
+	apps, jobReads, err := s.readBatch(ctx, ids, jobIDs)
 	if err != nil {
 		return fmt.Errorf("screening: read %d applications: %w", len(ids), err)
 	}
@@ -220,17 +228,24 @@ func (s *Service) HandleSubmittedBatch(ctx context.Context, tx pgx.Tx, evs []out
 		sc     *Scorer
 	}
 	jobs := map[uuid.UUID]*jobBatch{}
-	var jobIDs []uuid.UUID
-	jobFirst := map[uuid.UUID]int{} // job → index of its first event
+	var appJobs []uuid.UUID // the jobs of the applications found
 	for _, app := range apps {
-		if _, seen := jobFirst[app.JobID]; !seen {
-			jobFirst[app.JobID] = first[app.ID]
-			jobIDs = append(jobIDs, app.JobID)
+		if _, seen := jobs[app.JobID]; !seen {
+			jobs[app.JobID] = nil // gone unless read below
+			appJobs = append(appJobs, app.JobID)
+			if _, ok := jobFirst[app.JobID]; !ok {
+				jobFirst[app.JobID] = first[app.ID] // an event that named another job (never seen)
+			}
 		}
 	}
-	slices.SortFunc(jobIDs, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
-	for _, id := range jobIDs {
-		job, err := s.jobs.ScreeningJob(ctx, id)
+	slices.SortFunc(appJobs, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	for _, id := range appJobs {
+		r, ok := jobReads[id]
+		if !ok {
+			r = &jobRead{}
+			r.job, r.err = s.jobs.ScreeningJob(ctx, id)
+		}
+		job, err := r.job, r.err
 		if errors.Is(err, ErrJobNotFound) {
 			s.logger.Warn("screening: job of submitted applications not found; skipped", "job_id", id)
 			continue
@@ -273,6 +288,40 @@ func (s *Service) HandleSubmittedBatch(ctx context.Context, tx pgx.Tx, evs []out
 	}
 	s.m.scored("submitted", total, changed) // counted at the attempt; a rolled-back batch may count twice
 	return nil
+}
+
+// maxParallelReads bounds the reads one batch makes at once (each takes a
+// connection of the pool for its time).
+const maxParallelReads = 4
+
+type jobRead struct {
+	job Job
+	err error
+}
+
+// readBatch reads a batch's applications (one query) and, at the same
+// time, the jobs its events name (one read each, up to maxParallelReads at
+// once). The handler holds its transaction's connection meanwhile, and each
+// read waits for a connection of its own: under load that wait is the
+// batch's main cost, so it is paid about once, not once per read.
+func (s *Service) readBatch(ctx context.Context, appIDs, jobIDs []uuid.UUID) ([]Application, map[uuid.UUID]*jobRead, error) {
+	reads := make(map[uuid.UUID]*jobRead, len(jobIDs))
+	var wg sync.WaitGroup
+	var apps []Application
+	var appsErr error
+	wg.Go(func() { apps, appsErr = s.apps.SubmittedMany(ctx, appIDs) })
+	sem := make(chan struct{}, maxParallelReads)
+	for _, id := range jobIDs {
+		r := &jobRead{}
+		reads[id] = r
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r.job, r.err = s.jobs.ScreeningJob(ctx, id)
+		})
+	}
+	wg.Wait()
+	return apps, reads, appsErr
 }
 
 // HandleStatusChanged keeps the application's current status (the
