@@ -173,14 +173,13 @@ func (s *Service) HandleSubmitted(ctx context.Context, tx pgx.Tx, ev outbox.Enve
 // HandleSubmittedBatch scores a runner batch of submitted applications in
 // the handler's transaction: one read of the applications (through the
 // applications module) and one read of each of their jobs, made at the
-// same time (readBatch), each application scored with
-// its job's cached Scorer and corpus, then one upsert of the results and
-// one insert of the screening.scored events for the batch (per corpus: one
-// unless the jobs are pinned to different ones). An application or job
-// that no longer exists is skipped. A duplicate delivery of an event is
-// skipped by the runner; the same application in several events (a
-// replay) is scored once, and again later finds the same input hash and
-// changes nothing.
+// same time (readBatch); each application scored with its job's cached
+// Scorer and corpus; then one upsert of the results and one insert of the
+// screening.scored events for the batch (per corpus: one unless the jobs
+// are pinned to different ones). An application or job that no longer
+// exists is skipped. A duplicate delivery of an event is skipped by the
+// runner; the same application in several events (a replay) is scored
+// once, and again later finds the same input hash and changes nothing.
 func (s *Service) HandleSubmittedBatch(ctx context.Context, tx pgx.Tx, evs []outbox.Envelope) error {
 	first := make(map[uuid.UUID]int, len(evs)) // application → index of its first event
 	ids := make([]uuid.UUID, 0, len(evs))
