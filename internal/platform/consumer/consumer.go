@@ -75,9 +75,12 @@ type Handler struct {
 	// carries no event's request id. On an error the whole batch is rolled
 	// back; return BatchFailure(i, err) to say that evs[i] failed: the
 	// events before it are then applied again as a batch and evs[i] goes
-	// alone through Handle, with its retries and the dead-letter path. An
-	// error that names no event counts as a failure of evs[0]. Handle is
-	// still required: it is the single-event path.
+	// alone through Handle, with its retries and the dead-letter path (the
+	// batch's failure counting as its first attempt). An error that names
+	// no event sends evs[0] alone through Handle without spending one of
+	// its attempts; a batch that runs out of the handler timeout is tried
+	// again in smaller batches. Handle is still required: it is the
+	// single-event path.
 	HandleBatch func(ctx context.Context, tx pgx.Tx, evs []outbox.Envelope) error
 	// AfterCommitBatch, when set, replaces AfterCommit: it is called once
 	// per committed transaction with the events it applied (a batch, or one
