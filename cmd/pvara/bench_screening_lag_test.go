@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,6 +23,7 @@ import (
 	"github.com/alexedwards/argon2id"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pvara-gov/pvara/internal/applications"
@@ -59,7 +62,9 @@ import (
 //
 // PVARA_BENCH_LAG_RATE (submissions/s, default 500), PVARA_BENCH_LAG_DURATION
 // (default 20s) and PVARA_BENCH_LAG_JOBS (default 10; each candidate applies
-// once to each job) change the load.
+// once to each job) change the load; PVARA_BENCH_LAG_LOG=1 writes the
+// application's warnings to stderr. At the end it logs the consumer
+// runners' counters (events, failed attempts, dead letters, batch sizes).
 func BenchmarkScreeningLag(b *testing.B) {
 	rate := lagEnvInt(b, "PVARA_BENCH_LAG_RATE", 500)
 	dur := lagEnvDuration(b, "PVARA_BENCH_LAG_DURATION", 20*time.Second)
@@ -83,7 +88,11 @@ func BenchmarkScreeningLag(b *testing.B) {
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
 	}
-	a, err := openApp(ctx, cfg, logx.Discard())
+	logger := logx.Discard()
+	if os.Getenv("PVARA_BENCH_LAG_LOG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	a, err := openApp(ctx, cfg, logger)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -546,6 +555,37 @@ func BenchmarkScreeningLag(b *testing.B) {
 		{"ai_score stored (applications-scores)", storedLag},
 	} {
 		b.Logf("%-44s %8.1f %8.1f %8.1f %8.1f %8d", row.name, pct(row.v, 0.5), pct(row.v, 0.95), pct(row.v, 0.99), pct(row.v, 1), len(row.v))
+	}
+	logConsumerMetrics(b, a.reg)
+}
+
+// logConsumerMetrics logs what the consumer runners did: events by result,
+// failed attempts, dead letters, and the batch handlers' calls (mean
+// events per call).
+func logConsumerMetrics(b *testing.B, reg *prometheus.Registry) {
+	mfs, err := reg.Gather()
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	for _, mf := range mfs {
+		switch mf.GetName() {
+		case "pvara_consumer_events_total", "pvara_consumer_handler_errors_total", "pvara_consumer_dlq_total", "pvara_consumer_batch_events":
+		default:
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var lbl []string
+			for _, l := range m.GetLabel() {
+				lbl = append(lbl, l.GetName()+"="+l.GetValue())
+			}
+			if h := m.GetHistogram(); h != nil {
+				b.Logf("%s{%s}: %d calls, %.1f events per call", mf.GetName(), strings.Join(lbl, ","), h.GetSampleCount(),
+					h.GetSampleSum()/max(1, float64(h.GetSampleCount())))
+				continue
+			}
+			b.Logf("%s{%s}: %.0f", mf.GetName(), strings.Join(lbl, ","), m.GetCounter().GetValue())
+		}
 	}
 }
 

@@ -11,9 +11,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/pvara-gov/pvara/internal/auth"
 	"github.com/pvara-gov/pvara/internal/platform/logx"
@@ -171,24 +169,15 @@ func benchCPU(b *testing.B) (stop func()) {
 		}
 		prof = f
 	}
-	before := processCPU(b)
+	before := processCPU()
 	b.ResetTimer()
 	return func() {
 		b.StopTimer()
-		used := processCPU(b) - before
+		used := processCPU() - before
 		b.ReportMetric(float64(used.Microseconds())/float64(b.N), "cpu-µs/op")
 		if prof != nil {
 			pprof.StopCPUProfile()
 			_ = prof.Close()
 		}
 	}
-}
-
-// processCPU is the CPU time this process has used so far.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

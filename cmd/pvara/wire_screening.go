@@ -16,7 +16,12 @@ func (a *app) wireScreening(_ context.Context) error {
 	if err != nil {
 		return err
 	}
-	svc, err := screening.New(screening.Config{}, screening.Deps{
+	sc := a.cfg.Screening
+	svc, err := screening.New(screening.Config{
+		CorpusRefresh: sc.CorpusRefresh, CorpusMaxJobs: sc.CorpusMaxJobs, RescreenBatch: sc.RescreenBatch,
+		RescreenLease: sc.RescreenLease, RescreenPoll: sc.RescreenPoll, RescreenMaxAttempts: sc.RescreenMaxAttempts,
+		RankingTTL: sc.RankingTTL,
+	}, screening.Deps{
 		DB: a.db, Redis: a.redis, Applications: a.screeningApplications(), Jobs: adapters.ScreeningJobs{Jobs: a.jobs},
 		Logger: a.logger.With("module", "screening"), Clock: a.clock, Registerer: a.reg,
 	})

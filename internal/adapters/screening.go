@@ -24,6 +24,8 @@ import (
 // fairness report only.
 type ScreeningApplications struct{ Apps *applications.Service }
 
+// Submitted returns one application as screening reads it, or an error
+// wrapping screening.ErrApplicationNotFound.
 func (s ScreeningApplications) Submitted(ctx context.Context, id uuid.UUID) (screening.Application, error) {
 	sub, err := s.Apps.Submitted(ctx, id)
 	if errors.Is(err, applications.ErrNotFound) {
@@ -33,6 +35,19 @@ func (s ScreeningApplications) Submitted(ctx context.Context, id uuid.UUID) (scr
 		return screening.Application{}, err
 	}
 	return toScreeningApplication(sub), nil
+}
+
+// SubmittedMany reads a batch of applications with one query.
+func (s ScreeningApplications) SubmittedMany(ctx context.Context, ids []uuid.UUID) ([]screening.Application, error) {
+	subs, err := s.Apps.SubmittedMany(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]screening.Application, len(subs))
+	for i, sub := range subs {
+		out[i] = toScreeningApplication(sub)
+	}
+	return out, nil
 }
 
 func (s ScreeningApplications) SubmittedForJob(ctx context.Context, jobID, after uuid.UUID, limit int) ([]screening.Application, error) {

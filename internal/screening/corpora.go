@@ -120,7 +120,14 @@ func (s *Service) corpusForJob(ctx context.Context, tx pgx.Tx, job Job) (*Corpus
 		if err != nil || cur == "" {
 			return nil, err
 		}
-		if id, err = q.JobCorpusPin(ctx, job.ID, job.OrgID, cur, s.now().UTC()); err != nil {
+		id, err = q.JobCorpusPin(ctx, job.ID, job.OrgID, cur, s.now().UTC())
+		if postgres.IsNotFound(err) {
+			// Another transaction pinned the job after this statement's
+			// snapshot was taken: the insert waited for it and did nothing,
+			// and the snapshot cannot see its row. A new statement can.
+			id, err = q.JobCorpusGet(ctx, job.ID)
+		}
+		if err != nil {
 			return nil, postgres.Translate(err)
 		}
 	} else if err != nil {

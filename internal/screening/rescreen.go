@@ -420,7 +420,7 @@ func (s *Service) writeBatch(ctx context.Context, run *Run, b batch, corpusID st
 	err := postgres.ScopedTx(ctx, s.db, postgres.SystemScope(), func(tx pgx.Tx) error {
 		now := s.now().UTC()
 		var err error
-		if changed, err = s.storeTx(ctx, tx, b.job, corpusID, b.scored, b.readAt, now); err != nil {
+		if changed, err = s.storeTx(ctx, tx, corpusID, b.scored, b.readAt, now); err != nil {
 			return err
 		}
 		n, err := db.New(tx).RunProgress(ctx, db.RunProgressParams{
@@ -455,7 +455,7 @@ func (s *Service) scoreAll(job Job, c *Corpus, apps []Application) ([]scored, er
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(apps); i += workers {
-				out[i], errs[i] = scoreWith(sc, job, c.ID(), apps[i])
+				out[i], errs[i] = scoreWith(sc, &job, c.ID(), apps[i])
 			}
 		})
 	}

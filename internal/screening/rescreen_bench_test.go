@@ -33,6 +33,16 @@ func (s *sliceApps) Submitted(_ context.Context, id uuid.UUID) (screening.Applic
 	return screening.Application{}, screening.ErrApplicationNotFound
 }
 
+func (s *sliceApps) SubmittedMany(ctx context.Context, ids []uuid.UUID) ([]screening.Application, error) {
+	var out []screening.Application
+	for _, id := range ids {
+		if a, err := s.Submitted(ctx, id); err == nil {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
 func (s *sliceApps) SubmittedForJob(_ context.Context, _, after uuid.UUID, limit int) ([]screening.Application, error) {
 	i := sort.Search(len(s.apps), func(i int) bool { return bytes.Compare(s.apps[i].ID[:], after[:]) > 0 })
 	return s.apps[i:min(i+limit, len(s.apps))], nil

@@ -39,9 +39,11 @@ type Application struct {
 // serves it in process (cmd/pvara adapts applications.Service), so the
 // interface is declared here, by its user, with screening's own types.
 type ApplicationSource interface {
-	// Submitted returns one application as submitted, or an error wrapping
-	// ErrApplicationNotFound.
-	Submitted(ctx context.Context, id uuid.UUID) (Application, error)
+	// SubmittedMany returns the applications with the given ids as
+	// submitted, each once, leaving out those it does not have (erased, or
+	// never submitted): the first scoring of a consumer batch reads them
+	// all at once.
+	SubmittedMany(ctx context.Context, ids []uuid.UUID) ([]Application, error)
 	// SubmittedForJob pages through a job's applications in id order
 	// (after = uuid.Nil for the first page).
 	SubmittedForJob(ctx context.Context, jobID, after uuid.UUID, limit int) ([]Application, error)

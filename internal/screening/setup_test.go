@@ -62,6 +62,20 @@ func (m *memApps) Submitted(_ context.Context, id uuid.UUID) (screening.Applicat
 	return a, nil
 }
 
+func (m *memApps) SubmittedMany(_ context.Context, ids []uuid.UUID) ([]screening.Application, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []screening.Application
+	seen := map[uuid.UUID]bool{}
+	for _, id := range ids {
+		if a, ok := m.byID[id]; ok && !seen[id] {
+			seen[id] = true
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
 func (m *memApps) SubmittedForJob(_ context.Context, jobID, after uuid.UUID, limit int) ([]screening.Application, error) {
 	m.mu.Lock()
 	m.pages++
@@ -246,6 +260,42 @@ func (e *env) deliver(typ string, subject string, data any) {
 	if h.AfterCommit != nil {
 		h.AfterCommit(ctx, ev)
 	}
+	if h.AfterCommitBatch != nil {
+		h.AfterCommitBatch(ctx, []outbox.Envelope{ev})
+	}
+}
+
+// submittedEnvelope is applications.submitted for a, as the runner hands
+// it to a handler.
+func submittedEnvelope(t *testing.T, a screening.Application) outbox.Envelope {
+	b, err := json.Marshal(map[string]any{
+		"application_id": a.ID, "job_id": a.JobID, "org_id": a.OrgID, "candidate_id": a.CandidateID,
+		"receipt_number": "PV-TEST", "submitted_at": a.SubmittedAt,
+	})
+	require.NoError(t, err)
+	return outbox.Envelope{ID: uuid.Must(uuid.NewV7()), Type: screening.EventApplicationSubmitted, Version: 1,
+		OccurredAt: time.Now().UTC(), Subject: a.ID.String(), Data: b}
+}
+
+// submittedBatch runs the submitted handler's batch path over evs in one
+// transaction, as the runner does, then its after-commit hook.
+func (e *env) submittedBatch(evs ...outbox.Envelope) error {
+	e.t.Helper()
+	var h consumer.Handler
+	for _, x := range e.svc.Handlers() {
+		if x.Type == screening.EventApplicationSubmitted {
+			h = x
+		}
+	}
+	require.NotNil(e.t, h.HandleBatch)
+	ctx := context.Background()
+	err := postgres.ScopedTx(ctx, e.db.App, postgres.SystemScope(), func(tx pgx.Tx) error {
+		return h.HandleBatch(ctx, tx, evs)
+	})
+	if err == nil {
+		h.AfterCommitBatch(ctx, evs)
+	}
+	return err
 }
 
 // submitted delivers applications.submitted for a.

@@ -1,12 +1,15 @@
 package screening
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,7 +29,8 @@ const ConsumerGroup = "screening"
 // and the ranking, and re-screen a job whose criteria changed.
 func (s *Service) Handlers() []consumer.Handler {
 	return []consumer.Handler{
-		{Group: ConsumerGroup, Type: EventApplicationSubmitted, Handle: s.HandleSubmitted, AfterCommit: s.afterApplicationEvent},
+		{Group: ConsumerGroup, Type: EventApplicationSubmitted, Handle: s.HandleSubmitted, HandleBatch: s.HandleSubmittedBatch,
+			AfterCommitBatch: s.afterSubmitted},
 		{Group: ConsumerGroup, Type: EventStatusChanged, Handle: s.HandleStatusChanged, AfterCommit: s.afterApplicationEvent},
 		{Group: ConsumerGroup, Type: EventWithdrawn, Handle: s.HandleWithdrawn, AfterCommit: s.afterApplicationEvent},
 		{Group: ConsumerGroup, Type: EventCriteriaChanged, Handle: s.HandleCriteriaChanged},
@@ -35,6 +39,7 @@ func (s *Service) Handlers() []consumer.Handler {
 
 // scored is one application's model result, ready to store.
 type scored struct {
+	job    *Job
 	app    Application
 	result Result
 	hash   []byte
@@ -57,23 +62,25 @@ func inputHash(in Input, corpusID string) ([]byte, error) {
 	return h.Sum(nil), nil
 }
 
-// scoreWith scores one application with a prepared Scorer.
-func scoreWith(sc *Scorer, job Job, corpusID string, app Application) (scored, error) {
+// scoreWith scores one application of job with a prepared Scorer.
+func scoreWith(sc *Scorer, job *Job, corpusID string, app Application) (scored, error) {
 	h, err := inputHash(Input{Job: job.Input, Profile: app.Profile}, corpusID)
 	if err != nil {
 		return scored{}, err
 	}
-	return scored{app: app, result: sc.Score(app.Profile), hash: h}, nil
+	return scored{job: job, app: app, result: sc.Score(app.Profile), hash: h}, nil
 }
 
-// storeTx upserts results in tx and enqueues screening.scored for those
-// that changed (new, or another input hash or model version); an unchanged
-// result is neither written nor published again. It returns the changed
-// application ids. A snapshot's status is kept only if no newer status event
-// was applied: it is ordered by the application's StatusAt (the clock the
-// events' changed_at comes from), or by readAt, when the applications were
-// read, if the source does not say.
-func (s *Service) storeTx(ctx context.Context, tx pgx.Tx, job Job, corpusID string, rs []scored, readAt, at time.Time) ([]uuid.UUID, error) {
+// storeTx upserts results (of one job or several, all scored with the
+// corpus corpusID, each application once) in tx with one statement and
+// enqueues screening.scored for those that changed (new, or another input
+// hash or model version) with another; an unchanged result is neither
+// written nor published again. It returns the changed application ids. A
+// snapshot's status is kept only if no newer status event was applied: it
+// is ordered by the application's StatusAt (the clock the events'
+// changed_at comes from), or by readAt, when the applications were read,
+// if the source does not say.
+func (s *Service) storeTx(ctx context.Context, tx pgx.Tx, corpusID string, rs []scored, readAt, at time.Time) ([]uuid.UUID, error) {
 	if len(rs) == 0 {
 		return nil, nil
 	}
@@ -101,7 +108,7 @@ func (s *Service) storeTx(ctx context.Context, tx pgx.Tx, job Job, corpusID stri
 		if status == "" {
 			status = "submitted"
 		}
-		p.ApplicationIds[i], p.JobIds[i], p.OrgIds[i], p.CandidateIds[i] = r.app.ID, job.ID, job.OrgID, r.app.CandidateID
+		p.ApplicationIds[i], p.JobIds[i], p.OrgIds[i], p.CandidateIds[i] = r.app.ID, r.job.ID, r.job.OrgID, r.app.CandidateID
 		p.Statuses[i], p.SubmittedAts[i] = status, r.app.SubmittedAt
 		p.StatusAts[i] = r.app.StatusAt
 		if p.StatusAts[i].IsZero() {
@@ -120,7 +127,7 @@ func (s *Service) storeTx(ctx context.Context, tx pgx.Tx, job Job, corpusID stri
 	for _, id := range changed {
 		r := byID[id]
 		evs = append(evs, scoredEvent(ScoredV1{
-			ApplicationID: id, JobID: job.ID, OrgID: job.OrgID, Score: round2(r.result.Score),
+			ApplicationID: id, JobID: r.job.ID, OrgID: r.job.OrgID, Score: round2(r.result.Score),
 			Eligible: r.result.Eligible, ModelVersion: ModelVersion, ScoredAt: at,
 		}))
 	}
@@ -153,48 +160,167 @@ func decodeData[T any](ev outbox.Envelope) (T, error) {
 	return v, nil
 }
 
-// HandleSubmitted scores a submitted application: it reads the snapshot
-// and the job, scores with the job's corpus, stores the result and
-// enqueues screening.scored, all in the handler's transaction. A duplicate
-// delivery of the same event is skipped by the runner; the same
-// application in another event (a replay) finds the same input hash and
-// changes nothing.
+// HandleSubmitted scores a submitted application: the single-event path
+// of HandleSubmittedBatch (a batch of one).
 func (s *Service) HandleSubmitted(ctx context.Context, tx pgx.Tx, ev outbox.Envelope) error {
-	p, err := decodeData[submittedV1](ev)
-	if err != nil {
-		return err
-	}
-	readAt := s.now().UTC()
-	app, err := s.apps.Submitted(ctx, p.ApplicationID)
-	if errors.Is(err, ErrApplicationNotFound) {
-		// Erased (or never committed): nothing to score.
-		s.logger.Warn("screening: submitted application not found; skipped", "application_id", p.ApplicationID)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("screening: read application %s: %w", p.ApplicationID, err)
-	}
-	job, err := s.jobs.ScreeningJob(ctx, app.JobID)
-	if errors.Is(err, ErrJobNotFound) {
-		s.logger.Warn("screening: job of a submitted application not found; skipped", "application_id", app.ID, "job_id", app.JobID)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("screening: read job %s: %w", app.JobID, err)
-	}
-	c, err := s.corpusForJob(ctx, tx, job)
-	if err != nil {
-		return err
-	}
-	r, err := scoreWith(cachedScorer(job.Input, c), job, c.ID(), app) // the Scorer of a busy job is kept
-	if err != nil {
-		return err
-	}
-	changed, err := s.storeTx(ctx, tx, job, c.ID(), []scored{r}, readAt, s.now().UTC())
-	if err == nil {
-		s.m.scored("submitted", 1, len(changed)) // counted at the attempt; a rolled-back batch may count twice
+	err := s.HandleSubmittedBatch(ctx, tx, []outbox.Envelope{ev})
+	if be, ok := errors.AsType[*consumer.BatchError](err); ok {
+		return be.Err
 	}
 	return err
+}
+
+// HandleSubmittedBatch scores a runner batch of submitted applications in
+// the handler's transaction: one read of the applications (through the
+// applications module) and one read of each of their jobs, made at the
+// same time (readBatch); each application scored with its job's cached
+// Scorer and corpus; then one upsert of the results and one insert of the
+// screening.scored events for the batch (per corpus: one unless the jobs
+// are pinned to different ones). An application or job that no longer
+// exists is skipped. A duplicate delivery of an event is skipped by the
+// runner; the same application in several events (a replay) is scored
+// once, and again later finds the same input hash and changes nothing.
+func (s *Service) HandleSubmittedBatch(ctx context.Context, tx pgx.Tx, evs []outbox.Envelope) error {
+	first := make(map[uuid.UUID]int, len(evs)) // application → index of its first event
+	ids := make([]uuid.UUID, 0, len(evs))
+	jobFirst := map[uuid.UUID]int{} // job → index of its first event
+	var jobIDs []uuid.UUID
+	for i, ev := range evs {
+		p, err := decodeData[submittedV1](ev)
+		if err != nil {
+			return consumer.BatchFailure(i, err)
+		}
+		if _, dup := first[p.ApplicationID]; !dup {
+			first[p.ApplicationID] = i
+			ids = append(ids, p.ApplicationID)
+		}
+		if _, seen := jobFirst[p.JobID]; !seen {
+			jobFirst[p.JobID] = i
+			jobIDs = append(jobIDs, p.JobID)
+		}
+	}
+	readAt := s.now().UTC()
+	apps, jobReads, err := s.readBatch(ctx, ids, jobIDs)
+	if err != nil {
+		return fmt.Errorf("screening: read %d applications: %w", len(ids), err)
+	}
+	if len(apps) < len(ids) {
+		found := make(map[uuid.UUID]bool, len(apps))
+		for _, a := range apps {
+			found[a.ID] = true
+		}
+		for _, id := range ids {
+			if !found[id] {
+				// Erased (or never committed): nothing to score.
+				s.logger.Warn("screening: submitted application not found; skipped", "application_id", id)
+			}
+		}
+	}
+	// Rows are locked in id order, jobs and results alike: partitions
+	// handled at once first-score the same jobs (pinning them to a corpus
+	// in different orders would deadlock), and a re-screening upserts the
+	// results of a job in id order.
+	slices.SortFunc(apps, func(a, b Application) int { return bytes.Compare(a.ID[:], b.ID[:]) })
+	type jobBatch struct {
+		job    *Job
+		corpus *Corpus
+		sc     *Scorer
+	}
+	jobs := map[uuid.UUID]*jobBatch{}
+	var appJobs []uuid.UUID // the jobs of the applications found
+	for _, app := range apps {
+		if _, seen := jobs[app.JobID]; !seen {
+			jobs[app.JobID] = nil // gone unless read below
+			appJobs = append(appJobs, app.JobID)
+			if _, ok := jobFirst[app.JobID]; !ok {
+				jobFirst[app.JobID] = first[app.ID] // an event that named another job (never seen)
+			}
+		}
+	}
+	slices.SortFunc(appJobs, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	for _, id := range appJobs {
+		r, ok := jobReads[id]
+		if !ok {
+			r = &jobRead{}
+			r.job, r.err = s.jobs.ScreeningJob(ctx, id)
+		}
+		job, err := r.job, r.err
+		if errors.Is(err, ErrJobNotFound) {
+			s.logger.Warn("screening: job of submitted applications not found; skipped", "job_id", id)
+			continue
+		}
+		if err != nil {
+			return consumer.BatchFailure(jobFirst[id], fmt.Errorf("screening: read job %s: %w", id, err))
+		}
+		c, err := s.corpusForJob(ctx, tx, job)
+		if err != nil {
+			return consumer.BatchFailure(jobFirst[id], err)
+		}
+		jobs[id] = &jobBatch{job: &job, corpus: c, sc: cachedScorer(job.Input, c)} // the Scorer of a busy job is kept
+	}
+	byCorpus := map[string][]scored{}
+	var corpusOrder []string
+	for _, app := range apps {
+		jb := jobs[app.JobID]
+		if jb == nil {
+			continue // the job is gone
+		}
+		r, err := scoreWith(jb.sc, jb.job, jb.corpus.ID(), app)
+		if err != nil {
+			return consumer.BatchFailure(first[app.ID], err)
+		}
+		id := jb.corpus.ID()
+		if _, ok := byCorpus[id]; !ok {
+			corpusOrder = append(corpusOrder, id)
+		}
+		byCorpus[id] = append(byCorpus[id], r)
+	}
+	at := s.now().UTC()
+	total, changed := 0, 0
+	for _, id := range corpusOrder {
+		ch, err := s.storeTx(ctx, tx, id, byCorpus[id], readAt, at)
+		if err != nil {
+			return err
+		}
+		total += len(byCorpus[id])
+		changed += len(ch)
+	}
+	s.m.scored("submitted", total, changed) // counted at the attempt; a rolled-back batch may count twice
+	return nil
+}
+
+// maxParallelReads bounds the reads one batch makes at once (each takes a
+// connection of the pool for its time).
+const maxParallelReads = 4
+
+type jobRead struct {
+	job Job
+	err error
+}
+
+// readBatch reads a batch's applications (one query) and, at the same
+// time, the jobs its events name (one read each, up to maxParallelReads at
+// once). The handler holds its transaction's connection meanwhile, and each
+// read waits for a connection of its own: under load that wait is the
+// batch's main cost, so it is paid about once, not once per read.
+func (s *Service) readBatch(ctx context.Context, appIDs, jobIDs []uuid.UUID) ([]Application, map[uuid.UUID]*jobRead, error) {
+	reads := make(map[uuid.UUID]*jobRead, len(jobIDs))
+	var wg sync.WaitGroup
+	var apps []Application
+	var appsErr error
+	wg.Go(func() { apps, appsErr = s.apps.SubmittedMany(ctx, appIDs) })
+	sem := make(chan struct{}, maxParallelReads)
+	for _, id := range jobIDs {
+		r := &jobRead{}
+		reads[id] = r
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r.job, r.err = s.jobs.ScreeningJob(ctx, id)
+		})
+	}
+	wg.Wait()
+	return apps, reads, appsErr
 }
 
 // HandleStatusChanged keeps the application's current status (the
@@ -237,6 +363,18 @@ func knownStatus(s string) bool {
 		}
 	}
 	return false
+}
+
+// afterSubmitted brings the ranking entries of a committed batch of
+// submitted applications up to date in Redis, all at once.
+func (s *Service) afterSubmitted(ctx context.Context, evs []outbox.Envelope) {
+	ids := make([]uuid.UUID, 0, len(evs))
+	for _, ev := range evs {
+		if id, err := uuid.Parse(ev.Subject); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	s.syncRanking(ctx, ids)
 }
 
 // afterApplicationEvent brings the application's ranking entry in Redis

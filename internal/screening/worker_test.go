@@ -3,15 +3,18 @@ package screening_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/pvara-gov/pvara/internal/jobs"
 	"github.com/pvara-gov/pvara/internal/platform/consumer"
 	"github.com/pvara-gov/pvara/internal/platform/kafka"
 	"github.com/pvara-gov/pvara/internal/platform/outbox"
@@ -291,4 +294,73 @@ func TestSnapshotStatusIsOrderedByItsOwnTime(t *testing.T) {
 	var s string
 	require.NoError(t, e.db.Owner.QueryRow(context.Background(), "SELECT status FROM screening.results WHERE application_id = $1", a.ID).Scan(&s))
 	require.Equal(t, "shortlisted", s)
+}
+
+// A runner batch of submissions across jobs is scored at once: one result
+// and one screening.scored per application (an application in two events
+// of the batch is scored once), the same results as one event at a time
+// would give; an erased application and an application whose job is gone
+// are skipped; the ranking is synced for the batch after the commit.
+func TestSubmittedBatchScoresEveryApplicationOnce(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	e := setup(t, opts{reg: reg})
+	job1 := e.publishedJob()
+	job2 := e.publishedJob(func(in *jobs.Input) { in.Criteria.RequiredSkills = []string{"python"} })
+	a := e.newApp(job1, []string{"go", "postgresql", "redis"})
+	b := e.newApp(job2, []string{"python"})
+	c := e.newApp(job1, []string{"go"})
+	ghost := screening.Application{ID: uuid.Must(uuid.NewV7()), JobID: job1.ID, OrgID: job1.OrgID, CandidateID: uuid.New()}
+	orphan := e.newApp(screening.Job{ID: uuid.Must(uuid.NewV7()), OrgID: job1.OrgID}, []string{"go"})
+	evs := []outbox.Envelope{submittedEnvelope(t, a), submittedEnvelope(t, b), submittedEnvelope(t, ghost),
+		submittedEnvelope(t, c), submittedEnvelope(t, orphan), submittedEnvelope(t, a)}
+	require.NoError(t, e.submittedBatch(evs...))
+
+	require.Equal(t, 3, e.count("SELECT count(*) FROM screening.results WHERE scored_at IS NOT NULL"))
+	for _, app := range []screening.Application{a, b, c} {
+		require.Len(t, e.scoredEvents(app.ID), 1, "one screening.scored per application")
+	}
+	require.Empty(t, e.scoredEvents(ghost.ID))
+	require.Empty(t, e.scoredEvents(orphan.ID))
+	require.EqualValues(t, 3, counterSum(t, reg, "pvara_screening_results_total", map[string]string{"source": "submitted", "outcome": "changed"}))
+
+	// The ranking serves them.
+	items, _ := e.ranking(job1.ID, 10)
+	require.Equal(t, e.expectedRanking(job1.ID), items)
+	require.Len(t, items, 2)
+	require.Equal(t, a.ID, items[0].ApplicationID)
+
+	// One event at a time gives the same stored results (the batch path
+	// and the single path agree), and publishes nothing new.
+	var batchRows []string
+	rows, err := e.db.Owner.Query(context.Background(), "SELECT application_id::text || score::text || eligible::text || breakdown::text FROM screening.results ORDER BY application_id")
+	require.NoError(t, err)
+	batchRows, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	for _, app := range []screening.Application{a, b, c} {
+		e.submitted(app)
+		require.Len(t, e.scoredEvents(app.ID), 1, "same input: nothing more published")
+	}
+	rows, err = e.db.Owner.Query(context.Background(), "SELECT application_id::text || score::text || eligible::text || breakdown::text FROM screening.results ORDER BY application_id")
+	require.NoError(t, err)
+	again, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, batchRows, again)
+}
+
+// An event the batch handler cannot decode is named, so the runner applies
+// the others and dead-letters it alone.
+func TestSubmittedBatchNamesAnUndecodableEvent(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	job := e.publishedJob()
+	a := e.newApp(job, []string{"go"})
+	bad := submittedEnvelope(t, a)
+	bad.Version = 9
+	err := e.submittedBatch(submittedEnvelope(t, a), bad)
+	be, ok := errors.AsType[*consumer.BatchError](err)
+	require.True(t, ok, "%v", err)
+	require.Equal(t, 1, be.Index)
+	require.True(t, consumer.IsPermanent(err))
+	require.Zero(t, e.count("SELECT count(*) FROM screening.results"), "rolled back")
 }

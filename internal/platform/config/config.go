@@ -60,6 +60,7 @@ type Config struct {
 	Crypto     Crypto     `mapstructure:"crypto"`
 	Jobs       Jobs       `mapstructure:"jobs"`
 	Apps       Apps       `mapstructure:"applications"`
+	Screening  Screening  `mapstructure:"screening"`
 	Audit      Audit      `mapstructure:"audit"`
 	RateLimit  RateLimit  `mapstructure:"ratelimit"`
 }
@@ -70,6 +71,34 @@ type Apps struct {
 	// the application_metrics view behind GET /v1/jobs/{job_id}/metrics:
 	// the figures are at most this old.
 	MetricsRefreshInterval time.Duration `mapstructure:"metrics_refresh_interval"`
+}
+
+// Screening configures the screening module's worker role (the consumer
+// batch of first scoring is consumer.batch_size).
+type Screening struct {
+	// CorpusRefresh is how often the screening role rebuilds the
+	// text-relevance corpus from the published and closed jobs (a job keeps
+	// the corpus of its first score until it is re-screened).
+	CorpusRefresh time.Duration `mapstructure:"corpus_refresh"`
+	// CorpusMaxJobs is the most jobs the corpus holds, newest first.
+	CorpusMaxJobs int `mapstructure:"corpus_max_jobs"`
+	// RescreenBatch is how many applications one re-screening transaction
+	// reads, scores and writes.
+	RescreenBatch int `mapstructure:"rescreen_batch"`
+	// RescreenLease is how long a claimed re-screening run stays a worker's
+	// without progress before another worker takes it over; it must exceed
+	// the time of one batch.
+	RescreenLease time.Duration `mapstructure:"rescreen_lease"`
+	// RescreenPoll is how often an idle worker looks for queued re-screening
+	// runs.
+	RescreenPoll time.Duration `mapstructure:"rescreen_poll"`
+	// RescreenMaxAttempts is how many claims a re-screening run gets before
+	// it is marked failed.
+	RescreenMaxAttempts int `mapstructure:"rescreen_max_attempts"`
+	// RankingTTL is how long a job's ranking lives in Redis after it was
+	// rebuilt; the next read then rebuilds it from PostgreSQL, which also
+	// repairs an update lost between a commit and Redis.
+	RankingTTL time.Duration `mapstructure:"ranking_ttl"`
 }
 
 // Jobs configures the jobs module.
@@ -426,8 +455,12 @@ func Defaults() Config {
 			RegisterIPLimit:        100,
 			RegisterIPWindow:       time.Hour,
 		},
-		Jobs:  Jobs{CacheTTL: 5 * time.Minute, LocalCacheTTL: 500 * time.Millisecond, CloseEvery: time.Minute},
-		Apps:  Apps{MetricsRefreshInterval: 5 * time.Minute},
+		Jobs: Jobs{CacheTTL: 5 * time.Minute, LocalCacheTTL: 500 * time.Millisecond, CloseEvery: time.Minute},
+		Apps: Apps{MetricsRefreshInterval: 5 * time.Minute},
+		Screening: Screening{
+			CorpusRefresh: time.Hour, CorpusMaxJobs: 20000, RescreenBatch: 1000, RescreenLease: 30 * time.Second,
+			RescreenPoll: time.Second, RescreenMaxAttempts: 5, RankingTTL: time.Hour,
+		},
 		Audit: Audit{SealInterval: 250 * time.Millisecond, SealBatch: 1000},
 		RateLimit: RateLimit{
 			Enabled:       true,
@@ -551,6 +584,13 @@ func (c *Config) Validate() error {
 		{c.Jobs.LocalCacheTTL >= 0 && c.Jobs.LocalCacheTTL <= time.Second, "jobs.local_cache_ttl", "a duration between 0s (off) and 1s"},
 		{c.Apps.MetricsRefreshInterval >= time.Second && c.Apps.MetricsRefreshInterval <= 24*time.Hour, "applications.metrics_refresh_interval", "a duration between 1s and 24h"},
 		{c.Jobs.CloseEvery >= time.Second && c.Jobs.CloseEvery <= time.Hour, "jobs.close_every", "a duration between 1s and 1h"},
+		{c.Screening.CorpusRefresh >= time.Minute && c.Screening.CorpusRefresh <= 24*time.Hour, "screening.corpus_refresh", "a duration between 1m and 24h"},
+		{c.Screening.CorpusMaxJobs >= 1 && c.Screening.CorpusMaxJobs <= 1_000_000, "screening.corpus_max_jobs", "a number between 1 and 1000000"},
+		{c.Screening.RescreenBatch >= 1 && c.Screening.RescreenBatch <= 10000, "screening.rescreen_batch", "a number between 1 and 10000"},
+		{c.Screening.RescreenLease >= time.Second && c.Screening.RescreenLease <= time.Hour, "screening.rescreen_lease", "a duration between 1s and 1h"},
+		{c.Screening.RescreenPoll >= 10*time.Millisecond && c.Screening.RescreenPoll <= time.Minute, "screening.rescreen_poll", "a duration between 10ms and 1m"},
+		{c.Screening.RescreenMaxAttempts >= 1 && c.Screening.RescreenMaxAttempts <= 100, "screening.rescreen_max_attempts", "a number between 1 and 100"},
+		{c.Screening.RankingTTL >= time.Minute && c.Screening.RankingTTL <= 24*time.Hour, "screening.ranking_ttl", "a duration between 1m and 24h"},
 		{c.Audit.SealInterval >= 10*time.Millisecond && c.Audit.SealInterval <= time.Minute, "audit.seal_interval", "a duration between 10ms and 1m"},
 		{c.Audit.SealBatch >= 1 && c.Audit.SealBatch <= 100000, "audit.seal_batch", "a number between 1 and 100000"},
 		{c.RateLimit.Requests >= 1 && c.RateLimit.Requests <= 10_000_000, "ratelimit.requests", "a number of requests between 1 and 10000000"},

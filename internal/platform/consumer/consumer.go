@@ -67,6 +67,45 @@ type Handler struct {
 	// maintains must also be repaired another way (a rebuild, an expiry).
 	// It cannot fail the event.
 	AfterCommit func(ctx context.Context, ev outbox.Envelope)
+	// HandleBatch, when set, applies several events at once: the runner
+	// passes it every fresh event of a batch (not applied by the group
+	// before, each once) in the partition's order, in the batch's
+	// transaction, so a handler can read and write a whole batch with a
+	// few statements. It has Handle's contract for each event, and ctx
+	// carries no event's request id. On an error the whole batch is rolled
+	// back; return BatchFailure(i, err) to say that evs[i] failed: the
+	// events before it are then applied again as a batch and evs[i] goes
+	// alone through Handle, with its retries and the dead-letter path (the
+	// batch's failure counting as its first attempt). An error that names
+	// no event sends evs[0] alone through Handle without spending one of
+	// its attempts; a batch that runs out of the handler timeout is tried
+	// again in smaller batches. Handle is still required: it is the
+	// single-event path.
+	HandleBatch func(ctx context.Context, tx pgx.Tx, evs []outbox.Envelope) error
+	// AfterCommitBatch, when set, replaces AfterCommit: it is called once
+	// per committed transaction with the events it applied (a batch, or one
+	// event on the single-event path), in the partition's order, with
+	// AfterCommit's guarantees.
+	AfterCommitBatch func(ctx context.Context, evs []outbox.Envelope)
+}
+
+// BatchError is HandleBatch's error naming the event that failed: Index
+// is its position in the evs HandleBatch was given.
+type BatchError struct {
+	Index int
+	Err   error
+}
+
+func (e *BatchError) Error() string { return fmt.Sprintf("event %d of the batch: %v", e.Index, e.Err) }
+func (e *BatchError) Unwrap() error { return e.Err }
+
+// BatchFailure says that evs[i] of a HandleBatch call failed with err (nil
+// err: nil). err may be Permanent.
+func BatchFailure(i int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &BatchError{Index: i, Err: err}
 }
 
 type permanentError struct{ err error }
@@ -192,6 +231,9 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 	for _, h := range deps.Handlers {
 		if h.Group == "" || h.Type == "" || h.Handle == nil {
 			return nil, fmt.Errorf("consumer: handler %q/%q needs a group, a type and a Handle func", h.Group, h.Type)
+		}
+		if h.AfterCommit != nil && h.AfterCommitBatch != nil {
+			return nil, fmt.Errorf("consumer: handler %s/%s sets both AfterCommit and AfterCommitBatch", h.Group, h.Type)
 		}
 		topic := outbox.Topic(h.Type)
 		if r.groups[h.Group] == nil {
@@ -424,9 +466,11 @@ func (g *group) runPartition(ctx context.Context, tp topicPartition, recs []*kgo
 		case failedAt >= 0:
 			// The events before it are applied again as a batch of their
 			// own; the failing one then goes alone, its failure counting as
-			// its first attempt (unless the database was unreachable).
+			// its first attempt (unless the database was unreachable, or a
+			// batch handler's error did not say which event failed).
 			failed, prior = i+failedAt, err
-			if unavailable(err) {
+			var u *unblamed
+			if unavailable(err) || errors.As(err, &u) {
 				prior = nil
 			}
 		default:
@@ -460,16 +504,18 @@ func (g *group) done(tp topicPartition, rec *kgo.Record, hw int64) {
 // index of the event that failed (with its error), or -1 when the
 // transaction failed as a whole (begin, dedupe insert, commit, timeout).
 // The dedupe records of the whole batch are written by one statement,
-// which also tells which events are new; handlers run for those only.
+// which also tells which events are new; handlers run for those only:
+// HandleBatch once with all of them when the handler has one, else Handle
+// for each. A HandleBatch error that names no event is reported at the
+// first fresh event, wrapped in unblamed (it is no attempt of that event).
 func (g *group) applyBatch(ctx context.Context, recs []*kgo.Record) (n, failedAt int, err error) {
+	h, ok := g.handlers[recs[0].Topic] // a partition is one topic: one handler
+	if !ok {
+		return 0, -1, fmt.Errorf("no handler for topic %s", recs[0].Topic)
+	}
 	evs := make([]outbox.Envelope, 0, len(recs))
-	hs := make([]Handler, 0, len(recs))
 	ids := make([]uuid.UUID, 0, len(recs))
 	for j, rec := range recs {
-		h, ok := g.handlers[rec.Topic]
-		if !ok {
-			return 0, -1, fmt.Errorf("no handler for topic %s", rec.Topic)
-		}
 		ev, derr := decode(rec, h.Type)
 		if derr != nil {
 			if j == 0 {
@@ -479,7 +525,6 @@ func (g *group) applyBatch(ctx context.Context, recs []*kgo.Record) (n, failedAt
 			break
 		}
 		evs = append(evs, ev)
-		hs = append(hs, h)
 		ids = append(ids, ev.ID)
 	}
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.r.cfg.HandlerTimeout)
@@ -495,20 +540,35 @@ func (g *group) applyBatch(ctx context.Context, recs []*kgo.Record) (n, failedAt
 		for _, id := range fresh {
 			isNew[id] = true
 		}
-		for j, rec := range recs {
+		todo := make([]int, 0, len(fresh)) // indexes in recs of the events to apply
+		for j := range recs {
 			if !isNew[evs[j].ID] {
 				continue // a redelivery: already applied by this group
 			}
 			delete(isNew, evs[j].ID) // the same event twice in a batch: once
 			applied[j] = true
-			hctx := logx.WithRequestID(bctx, header(rec, outbox.HeaderRequestID))
-			hctx = logx.WithTraceParent(hctx, header(rec, outbox.HeaderTraceParent))
+			todo = append(todo, j)
+		}
+		if len(todo) == 0 {
+			return nil
+		}
+		if h.HandleBatch != nil {
+			var k int
+			k, err = g.handleBatch(bctx, h, tx, evs, todo)
+			if err != nil && k >= 0 {
+				failedAt = todo[k]
+			}
+			return err
+		}
+		for _, j := range todo {
+			hctx := logx.WithRequestID(bctx, header(recs[j], outbox.HeaderRequestID))
+			hctx = logx.WithTraceParent(hctx, header(recs[j], outbox.HeaderTraceParent))
 			hstart := time.Now()
-			herr := safeHandle(hctx, hs[j], tx, evs[j])
-			g.r.metrics.duration.WithLabelValues(g.name, hs[j].Type).Observe(time.Since(hstart).Seconds())
+			herr := safeHandle(hctx, h, tx, evs[j])
+			g.r.metrics.duration.WithLabelValues(g.name, h.Type).Observe(time.Since(hstart).Seconds())
 			if herr != nil {
 				failedAt = j
-				g.r.metrics.errors.WithLabelValues(g.name, hs[j].Type).Inc()
+				g.r.metrics.errors.WithLabelValues(g.name, h.Type).Inc()
 				return herr
 			}
 		}
@@ -516,19 +576,69 @@ func (g *group) applyBatch(ctx context.Context, recs []*kgo.Record) (n, failedAt
 	})
 	if err != nil {
 		if failedAt >= 0 {
-			g.logger.Debug("consumer: event failed in a batch", "type", hs[failedAt].Type, "event_id", evs[failedAt].ID, "error", err)
+			g.logger.Debug("consumer: event failed in a batch", "type", h.Type, "event_id", evs[failedAt].ID, "error", err)
 		}
 		return 0, failedAt, err
 	}
+	var done []outbox.Envelope
 	for j := range recs {
 		result := "duplicate"
 		if applied[j] {
 			result = "applied"
-			afterCommit(ctx, hs[j], evs[j], recs[j])
+			if h.AfterCommitBatch != nil {
+				done = append(done, evs[j])
+			} else {
+				afterCommit(ctx, h, evs[j], recs[j])
+			}
 		}
-		g.r.metrics.events.WithLabelValues(g.name, hs[j].Type, result).Inc()
+		g.r.metrics.events.WithLabelValues(g.name, h.Type, result).Inc()
+	}
+	if len(done) > 0 {
+		afterCommitBatch(ctx, h, done, "")
 	}
 	return len(recs), 0, nil
+}
+
+// unblamed wraps a HandleBatch error that names no event: the runner
+// retries the batch's first event alone without counting the error as one
+// of its attempts (it may not be that event's fault).
+type unblamed struct{ err error }
+
+func (e *unblamed) Error() string { return e.err.Error() }
+func (e *unblamed) Unwrap() error { return e.err }
+
+// handleBatch calls h.HandleBatch with the events evs[todo...] and returns
+// the position in todo of the event that failed, or -1 when the batch
+// failed as a whole (its time ran out): then smaller batches follow.
+func (g *group) handleBatch(ctx context.Context, h Handler, tx pgx.Tx, evs []outbox.Envelope, todo []int) (int, error) {
+	batch := make([]outbox.Envelope, len(todo))
+	for k, j := range todo {
+		batch[k] = evs[j]
+	}
+	start := time.Now()
+	err := safeHandleBatch(ctx, h, tx, batch)
+	took := time.Since(start).Seconds()
+	g.r.metrics.batchDuration.WithLabelValues(g.name, h.Type).Observe(took)
+	g.r.metrics.batchEvents.WithLabelValues(g.name, h.Type).Observe(float64(len(batch)))
+	per := g.r.metrics.duration.WithLabelValues(g.name, h.Type)
+	for range batch {
+		per.Observe(took / float64(len(batch)))
+	}
+	if err == nil {
+		return -1, nil
+	}
+	g.r.metrics.errors.WithLabelValues(g.name, h.Type).Inc()
+	var be *BatchError
+	switch {
+	case ctx.Err() != nil:
+		// Out of time, whichever event the handler was at: the batch was
+		// too slow, not that event.
+		return -1, err
+	case errors.As(err, &be) && be.Index >= 0 && be.Index < len(batch):
+		return be.Index, err
+	default:
+		return 0, &unblamed{err: err}
+	}
 }
 
 // handle applies one record alone, retrying with backoff and finally
@@ -673,9 +783,14 @@ func (g *group) apply(ctx context.Context, h Handler, ev outbox.Envelope, rec *k
 	return nil
 }
 
-// afterCommit runs h.AfterCommit for an applied event, bounded by the
-// handler timeout and not cut by shutdown; a panic is contained.
+// afterCommit runs h.AfterCommit (or AfterCommitBatch) for an applied
+// event, bounded by the handler timeout and not cut by shutdown; a panic
+// is contained.
 func afterCommit(ctx context.Context, h Handler, ev outbox.Envelope, rec *kgo.Record) {
+	if h.AfterCommitBatch != nil {
+		afterCommitBatch(ctx, h, []outbox.Envelope{ev}, header(rec, outbox.HeaderRequestID))
+		return
+	}
 	if h.AfterCommit == nil {
 		return
 	}
@@ -684,6 +799,28 @@ func afterCommit(ctx context.Context, h Handler, ev outbox.Envelope, rec *kgo.Re
 	actx = logx.WithRequestID(actx, header(rec, outbox.HeaderRequestID))
 	defer func() { _ = recover() }()
 	h.AfterCommit(actx, ev)
+}
+
+// afterCommitBatch runs h.AfterCommitBatch for the events a transaction
+// applied, as afterCommit does for one.
+func afterCommitBatch(ctx context.Context, h Handler, evs []outbox.Envelope, requestID string) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if requestID != "" {
+		actx = logx.WithRequestID(actx, requestID)
+	}
+	defer func() { _ = recover() }()
+	h.AfterCommitBatch(actx, evs)
+}
+
+// safeHandleBatch is safeHandle for HandleBatch.
+func safeHandleBatch(ctx context.Context, h Handler, tx pgx.Tx, evs []outbox.Envelope) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("batch handler panic: %v", p)
+		}
+	}()
+	return h.HandleBatch(ctx, tx, evs)
 }
 
 // safeHandle turns a handler panic into an error, so one bad event cannot

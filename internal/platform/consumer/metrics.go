@@ -14,6 +14,9 @@ type Metrics struct {
 	errors   *prometheus.CounterVec
 	dlq      *prometheus.CounterVec
 	events   *prometheus.CounterVec
+
+	batchDuration *prometheus.HistogramVec
+	batchEvents   *prometheus.HistogramVec
 }
 
 // NewMetrics creates the metrics and registers them on reg (nil: not
@@ -26,7 +29,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"group", "topic", "partition"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "pvara_consumer_handler_duration_seconds",
-			Help:    "Time of one handler attempt, its transaction (dedupe record + effect) included.",
+			Help:    "Handler time per event: one attempt when alone (its transaction included); in a batch, the handler's time (a batch handler's divided among its events).",
 			Buckets: metrics.LatencyBuckets,
 		}, []string{"group", "type"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -41,9 +44,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "pvara_consumer_events_total",
 			Help: "Events handled, by result: applied, or duplicate (already applied by the group, skipped).",
 		}, []string{"group", "type", "result"}),
+		batchDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "pvara_consumer_batch_duration_seconds",
+			Help:    "Time of one HandleBatch call (all the fresh events of a runner batch, in its transaction).",
+			Buckets: metrics.LatencyBuckets,
+		}, []string{"group", "type"}),
+		batchEvents: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "pvara_consumer_batch_events",
+			Help:    "Events passed to one HandleBatch call.",
+			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000},
+		}, []string{"group", "type"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.lag, m.duration, m.errors, m.dlq, m.events)
+		reg.MustRegister(m.lag, m.duration, m.errors, m.dlq, m.events, m.batchDuration, m.batchEvents)
 	}
 	return m
 }
