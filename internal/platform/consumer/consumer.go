@@ -706,9 +706,13 @@ func (g *group) handle(ctx context.Context, rec *kgo.Record, prior error) bool {
 	}
 }
 
-// unavailable reports whether err says PostgreSQL could not be reached.
+// unavailable reports whether err says PostgreSQL could not be reached,
+// or that no connection was free in time (an overloaded process: seen as
+// events dead-lettered after every attempt waited for the pool, when the
+// API in the same process took all its connections). Neither is the
+// event's fault, so neither spends an attempt.
 func unavailable(err error) bool {
-	return errors.Is(postgres.Translate(err), postgres.ErrUnavailable)
+	return errors.Is(postgres.Translate(err), postgres.ErrUnavailable) || errors.Is(err, postgres.ErrBusy)
 }
 
 // pause sleeps the backoff of the given attempt; false if it was cut short

@@ -22,6 +22,7 @@ import (
 	"github.com/pvara-gov/pvara/internal/platform/consumer"
 	"github.com/pvara-gov/pvara/internal/platform/kafka"
 	"github.com/pvara-gov/pvara/internal/platform/outbox"
+	"github.com/pvara-gov/pvara/internal/platform/postgres"
 	"github.com/pvara-gov/pvara/internal/platform/testenv"
 )
 
@@ -497,4 +498,42 @@ func TestDatabaseUnavailabilityIsWaitedOutNotDeadLettered(t *testing.T) {
 	waitFor(t, 30*time.Second, "both events", func() bool { return countEffects(t, f.db) == 2 })
 	require.Zero(t, metricValue(t, reg, "pvara_consumer_dlq_total", nil))
 	require.GreaterOrEqual(t, calls.Load(), int32(10))
+}
+
+// When the handler's own reads wait for a pool with no free connection
+// (the API in the same process took them all) past the handler timeout,
+// the event is not the cause: the runner waits and tries again without
+// spending attempts, so nothing is dead-lettered, and the event is applied
+// once the pool frees up.
+func TestPoolStarvationIsWaitedOutNotDeadLettered(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	reg := prometheus.NewRegistry()
+	m := consumer.NewMetrics(reg)
+	cfg := f.db.AppConfig()
+	cfg.MaxConns = 1
+	other, err := postgres.Open(context.Background(), cfg, nil) // another module's pool, say
+	require.NoError(t, err)
+	t.Cleanup(other.Close)
+	held, err := other.Acquire(context.Background()) // every connection taken
+	require.NoError(t, err)
+	release := sync.OnceFunc(held.Release)
+	t.Cleanup(release) // before other.Close, which waits for it
+	var calls atomic.Int32
+	h := consumer.Handler{Group: "g", Type: outbox.TypeTestPing, Handle: func(ctx context.Context, tx pgx.Tx, ev outbox.Envelope) error {
+		calls.Add(1)
+		if err := postgres.Tx(ctx, other, func(pgx.Tx) error { return nil }); err != nil {
+			return fmt.Errorf("read through the other module: %w", err)
+		}
+		return applyPing(ctx, tx, ev)
+	}}
+	c := fastConfig()
+	c.HandlerTimeout = 150 * time.Millisecond
+	produceEnvelopes(t, f.cl, "k", 1, 1)
+	startRunner(t, f.db.App, f.addrs, c, m, h)
+	waitFor(t, 30*time.Second, "attempts beyond MaxAttempts", func() bool { return calls.Load() > 2*int32(c.MaxAttempts) })
+	require.Zero(t, countEffects(t, f.db))
+	release()
+	waitFor(t, 30*time.Second, "the event", func() bool { return countEffects(t, f.db) == 1 })
+	require.Zero(t, metricValue(t, reg, "pvara_consumer_dlq_total", nil))
 }

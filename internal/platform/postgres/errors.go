@@ -18,6 +18,12 @@ var ErrNotFound = errors.New("postgres: no rows")
 // server shutting down, too many connections).
 var ErrUnavailable = errors.New("postgres: database unavailable")
 
+// ErrBusy wraps a transaction that could not start before its deadline:
+// the pool had no free connection in time (or the database did not answer
+// BEGIN). It says the process is overloaded, not that the work is wrong,
+// so a consumer waits and tries again without spending an attempt.
+var ErrBusy = errors.New("postgres: no connection free in time")
+
 // ConstraintKind names the kind of a violated constraint.
 type ConstraintKind string
 

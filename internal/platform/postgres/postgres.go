@@ -122,6 +122,9 @@ type Beginner interface {
 func Tx(ctx context.Context, db Beginner, fn func(pgx.Tx) error) (err error) {
 	tx, err := db.Begin(ctx)
 	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("%w: %w", ErrBusy, err)
+		}
 		return Translate(err)
 	}
 	defer func() {
