@@ -580,21 +580,29 @@ func (g *group) applyBatch(ctx context.Context, recs []*kgo.Record) (n, failedAt
 		}
 		return 0, failedAt, err
 	}
-	var done []outbox.Envelope
+	// The after-commit hooks run before the events are counted as applied,
+	// as on the single-event path: whoever watches the counter sees their
+	// effects outside PostgreSQL too.
+	if h.AfterCommitBatch != nil {
+		var done []outbox.Envelope
+		for j := range recs {
+			if applied[j] {
+				done = append(done, evs[j])
+			}
+		}
+		if len(done) > 0 {
+			afterCommitBatch(ctx, h, done, "")
+		}
+	}
 	for j := range recs {
 		result := "duplicate"
 		if applied[j] {
 			result = "applied"
-			if h.AfterCommitBatch != nil {
-				done = append(done, evs[j])
-			} else {
+			if h.AfterCommitBatch == nil {
 				afterCommit(ctx, h, evs[j], recs[j])
 			}
 		}
 		g.r.metrics.events.WithLabelValues(g.name, h.Type, result).Inc()
-	}
-	if len(done) > 0 {
-		afterCommitBatch(ctx, h, done, "")
 	}
 	return len(recs), 0, nil
 }
