@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/pvara-gov/pvara/internal/adapters"
 	"github.com/pvara-gov/pvara/internal/jobs"
@@ -53,48 +49,7 @@ func BenchmarkRescreenThroughApplications(b *testing.B) {
 	if j, err = a.jobs.Publish(ctx, p, j.ID, j.ETag(time.Now())); err != nil {
 		b.Fatal(err)
 	}
-	skills := []string{"go", "postgresql", "redis", "docker", "kubernetes", "python", "linux", "networking", "excel", "urdu typing"}
-	levels := []string{"matric", "intermediate", "bachelor", "master", "mphil", "phd"}
-	provinces := []string{"punjab", "sindh", "kpk", "balochistan", "islamabad", "gb", "ajk"}
-	rng := rand.New(rand.NewPCG(1, 2))
-	rows := make([][]any, n)
-	for i := range rows {
-		id := uuid.Must(uuid.NewV7())
-		sec, nsec := id.Time().UnixTime()
-		created := time.Unix(sec, nsec).UTC()
-		var sk []string
-		for _, s := range skills {
-			if rng.IntN(3) == 0 {
-				sk = append(sk, s)
-			}
-		}
-		if sk == nil {
-			sk = []string{}
-		}
-		dob := fmt.Sprintf("%d-%02d-%02d", 1980+rng.IntN(25), 1+rng.IntN(12), 1+rng.IntN(28))
-		gender := []string{"male", "female"}[rng.IntN(2)]
-		province := provinces[rng.IntN(len(provinces))]
-		resume := fmt.Sprintf("Built web services in Go backed by PostgreSQL for %d years; ran Redis and Linux servers.", 1+rng.IntN(10))
-		profile, err := json.Marshal(map[string]any{
-			"version": 1, "date_of_birth": dob, "gender": gender, "domicile_province": province, "domicile_district": "Lahore",
-			"education":  []map[string]any{{"level": levels[rng.IntN(len(levels))], "field": "computer science", "institution": "PU", "year": 2010}},
-			"experience": []map[string]any{{"title": "Software engineer", "employer": "NADRA", "start_date": fmt.Sprintf("%d-01-01", 2010+rng.IntN(14))}},
-			"skills":     sk, "resume_text": resume, "updated_at": now,
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		dobT, _ := time.Parse("2006-01-02", dob)
-		rows[i] = []any{id, created, org, j.ID, uuid.New(), fmt.Sprintf("PV-%08d", i), "Candidate", "35202-*******-1",
-			gender, dobT, province, "Lahore", sk, resume, profile, created}
-	}
-	if _, err := d.Owner.CopyFrom(ctx, pgx.Identifier{"applications", "applications"},
-		[]string{"id", "created_at", "org_id", "job_id", "candidate_id", "receipt_number", "candidate_name", "cnic_masked",
-			"gender", "date_of_birth", "domicile_province", "domicile_district", "skills", "resume_text", "profile", "updated_at"},
-		pgx.CopyFromRows(rows)); err != nil {
-		b.Fatal(err)
-	}
-	d.Exec(b, "ANALYZE applications.applications")
+	copyApplications(b, d, org, []uuid.UUID{j.ID}, n, false)
 	svc, err := screening.New(screening.Config{}, screening.Deps{
 		DB: a.db, Redis: a.redis, Applications: a.screeningApplications(), Jobs: adapters.ScreeningJobs{Jobs: a.jobs}, Logger: logx.Discard(),
 	})

@@ -43,11 +43,7 @@ func (s ScreeningApplications) SubmittedMany(ctx context.Context, ids []uuid.UUI
 	if err != nil {
 		return nil, err
 	}
-	out := make([]screening.Application, len(subs))
-	for i, sub := range subs {
-		out[i] = toScreeningApplication(sub)
-	}
-	return out, nil
+	return toScreeningApplications(subs), nil
 }
 
 func (s ScreeningApplications) SubmittedForJob(ctx context.Context, jobID, after uuid.UUID, limit int) ([]screening.Application, error) {
@@ -55,11 +51,16 @@ func (s ScreeningApplications) SubmittedForJob(ctx context.Context, jobID, after
 	if err != nil {
 		return nil, err
 	}
+	return toScreeningApplications(subs), nil
+}
+
+// toScreeningApplications converts a page of snapshots.
+func toScreeningApplications(subs []applications.Submitted) []screening.Application {
 	out := make([]screening.Application, len(subs))
 	for i, sub := range subs {
 		out[i] = toScreeningApplication(sub)
 	}
-	return out, nil
+	return out
 }
 
 func toScreeningApplication(s applications.Submitted) screening.Application {
