@@ -27,7 +27,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pvara-gov/pvara/internal/applications"
-	"github.com/pvara-gov/pvara/internal/auth"
 	"github.com/pvara-gov/pvara/internal/platform/config"
 	"github.com/pvara-gov/pvara/internal/platform/logx"
 	"github.com/pvara-gov/pvara/internal/platform/outbox"
@@ -165,28 +164,10 @@ func BenchmarkScreeningLag(b *testing.B) {
 			b.Fatalf("%s %s: %d (want %d) %v: %s", method, path, got, status, err, raw)
 		}
 	}
-	login := func(email, pw string) string {
-		var tok struct {
-			AccessToken string `json:"access_token"`
-		}
-		must(200, "POST", "/v1/auth/login", "", map[string]string{"email": email, "password": pw}, &tok)
-		return tok.AccessToken
-	}
 
 	// One organisation, a recruiter, nJobs published jobs, through the API.
 	setup := time.Now()
-	if _, _, err := a.auth.CreatePlatformAdmin(ctx, auth.AdminInput{Email: "root@lag.test", Password: "lag bench platform passphrase", FullName: "Root"}); err != nil {
-		b.Fatal(err)
-	}
-	root := login("root@lag.test", "lag bench platform passphrase")
-	var org struct {
-		ID string `json:"id"`
-	}
-	must(201, "POST", "/v1/orgs", root, map[string]string{"name": "Lag Bench", "slug": "lag-bench"}, &org)
-	must(201, "POST", "/v1/orgs/"+org.ID+"/staff", root, map[string]string{
-		"email": "rec@lag.test", "full_name": "Recruiter", "role": "recruiter", "password": "lag bench recruiter passphrase",
-	}, nil)
-	rec := login("rec@lag.test", "lag bench recruiter passphrase")
+	rec := benchRecruiter(b, a, must, "lag")
 	jobIDs := make([]string, nJobs)
 	for i := range jobIDs {
 		var j struct {
@@ -444,38 +425,28 @@ func BenchmarkScreeningLag(b *testing.B) {
 	stopObs()
 	<-obsDone
 
-	scoredAt := map[uuid.UUID]time.Time{}
-	rows, err := d.Owner.Query(ctx, "SELECT application_id, scored_at FROM screening.results WHERE scored_at IS NOT NULL")
-	if err != nil {
-		b.Fatal(err)
-	}
-	for rows.Next() {
-		var id uuid.UUID
-		var at time.Time
-		if err := rows.Scan(&id, &at); err != nil {
+	// timesByID reads (id, time) rows into a map.
+	timesByID := func(sql string, args ...any) map[uuid.UUID]time.Time {
+		rows, err := d.Owner.Query(ctx, sql, args...)
+		if err != nil {
 			b.Fatal(err)
 		}
-		scoredAt[id] = at
-	}
-	if err := rows.Err(); err != nil {
-		b.Fatal(err)
-	}
-	processedAt := map[uuid.UUID]time.Time{}
-	rows, err = d.Owner.Query(ctx, "SELECT event_id, processed_at FROM platform.processed_events WHERE consumer_group = $1", applications.ScoresGroup)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for rows.Next() {
-		var id uuid.UUID
-		var at time.Time
-		if err := rows.Scan(&id, &at); err != nil {
+		out := map[uuid.UUID]time.Time{}
+		for rows.Next() {
+			var id uuid.UUID
+			var at time.Time
+			if err := rows.Scan(&id, &at); err != nil {
+				b.Fatal(err)
+			}
+			out[id] = at
+		}
+		if err := rows.Err(); err != nil {
 			b.Fatal(err)
 		}
-		processedAt[id] = at
+		return out
 	}
-	if err := rows.Err(); err != nil {
-		b.Fatal(err)
-	}
+	scoredAt := timesByID("SELECT application_id, scored_at FROM screening.results WHERE scored_at IS NOT NULL")
+	processedAt := timesByID("SELECT event_id, processed_at FROM platform.processed_events WHERE consumer_group = $1", applications.ScoresGroup)
 
 	ms := func(x time.Duration) float64 { return float64(x) / float64(time.Millisecond) }
 	var httpLat, scoredLag, kafkaLag, storedLag []float64

@@ -74,26 +74,7 @@ func BenchmarkSubmitEndpoint(b *testing.B) {
 			b.Fatalf("%s %s: %d, want %d", method, path, got, status)
 		}
 	}
-	login := func(email, pw string) string {
-		var tok struct {
-			AccessToken string `json:"access_token"`
-		}
-		must(200, "POST", "/v1/auth/login", "", map[string]string{"email": email, "password": pw}, &tok)
-		return tok.AccessToken
-	}
-	ctx := context.Background()
-	if _, _, err := a.auth.CreatePlatformAdmin(ctx, auth.AdminInput{Email: "root@bench.test", Password: "bench platform passphrase", FullName: "Root"}); err != nil {
-		b.Fatal(err)
-	}
-	root := login("root@bench.test", "bench platform passphrase")
-	var org struct {
-		ID string `json:"id"`
-	}
-	must(201, "POST", "/v1/orgs", root, map[string]string{"name": "Bench", "slug": "bench"}, &org)
-	must(201, "POST", "/v1/orgs/"+org.ID+"/staff", root, map[string]string{
-		"email": "rec@bench.test", "full_name": "Recruiter", "role": "recruiter", "password": "bench recruiter passphrase",
-	}, nil)
-	rec := login("rec@bench.test", "bench recruiter passphrase")
+	rec := benchRecruiter(b, a, must, "bench")
 	const jobs, candidates = 300, 100
 	jobIDs := make([]string, jobs)
 	for i := range jobIDs {
@@ -112,7 +93,7 @@ func BenchmarkSubmitEndpoint(b *testing.B) {
 			"email": email, "password": pw, "full_name": fmt.Sprint("Candidate ", i),
 			"cnic": fmt.Sprintf("35202-%07d-1", i), "phone": "+923001234567",
 		}, nil)
-		tokens[i] = login(email, pw)
+		tokens[i] = benchLogin(must, email, pw)
 		must(200, "PUT", "/v1/me/profile", tokens[i], completeProfile(), nil)
 	}
 	// Each (job, candidate) pair submits once, across both sub-benchmarks.
@@ -180,4 +161,38 @@ func benchCPU(b *testing.B) (stop func()) {
 			_ = prof.Close()
 		}
 	}
+}
+
+// benchMust sends one request through the API and fails the benchmark on
+// any other status than the one given.
+type benchMust func(status int, method, path, token string, body, out any, hdr ...string)
+
+// benchLogin signs in through the API and returns the access token.
+func benchLogin(must benchMust, email, pw string) string {
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	must(200, "POST", "/v1/auth/login", "", map[string]string{"email": email, "password": pw}, &tok)
+	return tok.AccessToken
+}
+
+// benchRecruiter makes a platform administrator (in the auth service), then
+// through the API an organisation named name and one of its recruiters, and
+// returns the recruiter's token.
+func benchRecruiter(b *testing.B, a *app, must benchMust, name string) string {
+	b.Helper()
+	rootEmail, rootPW := "root@"+name+".test", name+" bench platform passphrase"
+	if _, _, err := a.auth.CreatePlatformAdmin(context.Background(), auth.AdminInput{Email: rootEmail, Password: rootPW, FullName: "Root"}); err != nil {
+		b.Fatal(err)
+	}
+	root := benchLogin(must, rootEmail, rootPW)
+	var org struct {
+		ID string `json:"id"`
+	}
+	must(201, "POST", "/v1/orgs", root, map[string]string{"name": name + " bench", "slug": name + "-bench"}, &org)
+	recEmail, recPW := "rec@"+name+".test", name+" bench recruiter passphrase"
+	must(201, "POST", "/v1/orgs/"+org.ID+"/staff", root, map[string]string{
+		"email": recEmail, "full_name": "Recruiter", "role": "recruiter", "password": recPW,
+	}, nil)
+	return benchLogin(must, recEmail, recPW)
 }

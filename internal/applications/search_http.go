@@ -174,9 +174,9 @@ func (h *SearchHandlers) export(ctx context.Context, in *jobPathIn) (*huma.Strea
 	if err != nil {
 		return nil, err
 	}
-	id, err := uuid.Parse(in.JobID)
+	id, err := httpx.PathID(in.JobID, errSearchJobNotFound)
 	if err != nil {
-		return nil, errSearchJobNotFound
+		return nil, err
 	}
 	// Every refusal happens here, before the 200 and the first byte.
 	if err := h.svc.PrepareExport(ctx, p, id); err != nil {
@@ -201,9 +201,9 @@ func (h *SearchHandlers) metrics(ctx context.Context, in *jobPathIn) (*metricsOu
 	if err != nil {
 		return nil, err
 	}
-	id, err := uuid.Parse(in.JobID)
+	id, err := httpx.PathID(in.JobID, errSearchJobNotFound)
 	if err != nil {
-		return nil, errSearchJobNotFound
+		return nil, err
 	}
 	m, err := h.svc.JobMetrics(ctx, p, id)
 	if err != nil {

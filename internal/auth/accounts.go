@@ -493,17 +493,27 @@ func (s *Service) Users(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Use
 			return err
 		}
 		for _, r := range rows {
-			sum := UserSummary{ID: r.ID, FullName: r.FullName, Role: r.Role, OrgID: derefOrg(r.OrgID), Disabled: r.DisabledAt != nil}
-			if r.CnicEnc != nil {
-				cnic, err := s.cipher.DecryptString(r.CnicEnc, cnicBinding(r.ID))
-				if err != nil {
-					return fmt.Errorf("auth: decrypt cnic of %s: %w", r.ID, err)
-				}
-				sum.CNICMasked = fieldcrypt.MaskCNIC(cnic)
+			sum, err := s.summary(r)
+			if err != nil {
+				return err
 			}
 			out[r.ID] = sum
 		}
 		return nil
 	})
 	return out, postgres.Translate(err)
+}
+
+// summary is what other modules may know of an account: its CNIC is
+// decrypted here and leaves masked.
+func (s *Service) summary(r db.UsersGetNamesRow) (UserSummary, error) {
+	sum := UserSummary{ID: r.ID, FullName: r.FullName, Role: r.Role, OrgID: derefOrg(r.OrgID), Disabled: r.DisabledAt != nil}
+	if r.CnicEnc != nil {
+		cnic, err := s.cipher.DecryptString(r.CnicEnc, cnicBinding(r.ID))
+		if err != nil {
+			return UserSummary{}, fmt.Errorf("auth: decrypt cnic of %s: %w", r.ID, err)
+		}
+		sum.CNICMasked = fieldcrypt.MaskCNIC(cnic)
+	}
+	return sum, nil
 }

@@ -2,14 +2,12 @@ package auth
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pvara-gov/pvara/internal/auth/internal/db"
 	"github.com/pvara-gov/pvara/internal/platform/apperr"
-	"github.com/pvara-gov/pvara/internal/platform/fieldcrypt"
 )
 
 // QueueUser queues the read of one account's summary (what Users returns
@@ -30,13 +28,9 @@ func (s *Service) QueueUser(b *pgx.Batch, id uuid.UUID, done func(UserSummary, e
 		if err != nil {
 			return err
 		}
-		sum := UserSummary{ID: r.ID, FullName: r.FullName, Role: r.Role, OrgID: derefOrg(r.OrgID), Disabled: r.DisabledAt != nil}
-		if r.CnicEnc != nil {
-			cnic, err := s.cipher.DecryptString(r.CnicEnc, cnicBinding(r.ID))
-			if err != nil {
-				return fmt.Errorf("auth: decrypt cnic of %s: %w", r.ID, err)
-			}
-			sum.CNICMasked = fieldcrypt.MaskCNIC(cnic)
+		sum, err := s.summary(db.UsersGetNamesRow(r))
+		if err != nil {
+			return err
 		}
 		done(sum, nil)
 		return nil
