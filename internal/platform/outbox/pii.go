@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/google/uuid"
 )
 
 // Finding is one suspected piece of plaintext PII in a payload. It names
@@ -86,6 +88,9 @@ func scanValue(path string, v any, out *[]Finding) {
 			scanValue(fmt.Sprintf("%s[%d]", path, i), val, out)
 		}
 	case string:
+		if isUUID(x) {
+			return // an id: its hex groups can take a phone number's shape by chance
+		}
 		for _, pat := range piiPatterns {
 			if pat.re.MatchString(x) {
 				*out = append(*out, Finding{Path: path, Reason: "looks like " + pat.reason})
@@ -98,4 +103,13 @@ func scanValue(path string, v any, out *[]Finding) {
 			*out = append(*out, Finding{Path: path, Reason: "an integer of 10 or more digits (a CNIC or phone number?)"})
 		}
 	}
+}
+
+// isUUID reports whether s is a UUID in its canonical 36-character form.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	_, err := uuid.Parse(s)
+	return err == nil
 }

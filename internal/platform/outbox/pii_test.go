@@ -17,6 +17,8 @@ func TestScanPII(t *testing.T) {
 	}{
 		{"clean ids and codes", `{"user_id":"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b","role":"candidate","score":87.5,"count":12}`, false},
 		{"uuid with a 12-digit group", `{"id":"01234567-0123-7123-8123-123456789012"}`, false},
+		// "a012-345678" inside it reads like a landline (0dd-dddddd).
+		{"uuid with a landline's shape inside", `{"org_id":"01a22700-41b0-7a2f-a012-345678bcdef0"}`, false},
 		{"rfc3339 time", `{"at":"2026-05-01T10:00:00.123456789+05:00"}`, false},
 		{"masked cnic under a cnic key", `{"cnic_masked":"*****-*******-1"}`, false},
 		{"masked phone", `{"phone":"0300-****567"}`, false},
