@@ -9,6 +9,7 @@
 //	pvara-load seed -db postgres://postgres@127.0.0.1:5432/pvara_load
 //	pvara-load run -target http://127.0.0.1:18080 -duration 10s
 //	pvara-load run -scenarios submit -closed 16,32,64
+//	pvara-load explain -db postgres://postgres@127.0.0.1:5432/pvara_load
 //
 // It only talks to the addresses it is given; run it against a local
 // server.
@@ -21,9 +22,10 @@ import (
 	"os/signal"
 )
 
-const usage = `usage: pvara-load seed|run [flags]
-  seed   writes the data set into a migrated database (pvara-load seed -h)
-  run    drives a running server and prints a table per endpoint (pvara-load run -h)`
+const usage = `usage: pvara-load seed|run|explain [flags]
+  seed     writes the data set into a migrated database (pvara-load seed -h)
+  run      drives a running server and prints a table per endpoint (pvara-load run -h)
+  explain  prints EXPLAIN ANALYZE timings of staff search on the seeded database (pvara-load explain -h)`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -38,6 +40,8 @@ func main() {
 		err = seed(ctx, os.Args[2:])
 	case "run":
 		err = run(ctx, os.Args[2:])
+	case "explain":
+		err = explain(ctx, os.Args[2:], os.Stdout)
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)

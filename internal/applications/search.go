@@ -179,19 +179,7 @@ func (s *Search) Search(ctx context.Context, p authz.Principal, q SearchQuery) (
 	if err := s.cursors.Decode(list, q.Cursor, &cur); err != nil {
 		return nil, nil, err
 	}
-	f := db.ApplicationSearchRecentParams{
-		OrgID: p.OrgID, JobID: q.JobID, Status: nonEmpty(q.Status), Province: nonEmpty(q.Province),
-		SubmittedAfter: q.SubmittedAfter, SubmittedBefore: q.SubmittedBefore, Query: nonEmpty(q.Q),
-		Lim: int32(q.Limit + 1),
-	}
-	if q.MinScore != nil {
-		k := scoreKey(*q.MinScore)
-		f.MinScoreKey = &k
-	}
-	if q.MaxScore != nil {
-		k := scoreKey(*q.MaxScore)
-		f.MaxScoreKey = &k
-	}
+	f := searchFilter(p, q)
 	if q.Cursor != "" {
 		f.CursorID = &cur.ID
 	}
@@ -201,54 +189,47 @@ func (s *Search) Search(ctx context.Context, p authz.Principal, q SearchQuery) (
 	// round trip (ScopedTx would take four).
 	err := postgres.ScopedRead(ctx, s.db, searchScope(p, q), func(conn postgres.DBTX) error {
 		qs := db.New(conn)
+		var (
+			rows []db.SearchRow
+			err  error
+		)
 		switch q.Sort {
 		case SortSubmittedAt:
 			if q.Cursor != "" && cur.At == nil {
 				return apperr.ErrBadCursor
 			}
 			f.CursorAt = cur.At
-			rows, err := qs.ApplicationSearchRecent(ctx, f)
-			for _, r := range rows {
-				items = append(items, searchItem(r))
-			}
-			return err
+			rows, err = qs.ApplicationSearch(ctx, f, db.SearchByRecent)
 		case SortScore:
 			if q.Cursor != "" && cur.Score == nil {
 				return apperr.ErrBadCursor
 			}
-			rows, err := qs.ApplicationSearchScore(ctx, db.ApplicationSearchScoreParams{
-				OrgID: f.OrgID, JobID: f.JobID, Status: f.Status, MinScoreKey: f.MinScoreKey, MaxScoreKey: f.MaxScoreKey,
-				Province: f.Province, SubmittedAfter: f.SubmittedAfter, SubmittedBefore: f.SubmittedBefore,
-				Query: f.Query, CursorScore: cur.Score, CursorID: f.CursorID, Lim: f.Lim,
-			})
-			for _, r := range rows {
-				items = append(items, searchItem(db.ApplicationSearchRecentRow(r)))
-			}
-			return err
+			f.CursorScore = cur.Score
+			rows, err = qs.ApplicationSearch(ctx, f, db.SearchByScore)
 		default:
 			if q.Cursor != "" && cur.Rank == nil {
 				return apperr.ErrBadCursor
 			}
-			rows, err := qs.ApplicationSearchRelevance(ctx, db.ApplicationSearchRelevanceParams{
-				OrgID: f.OrgID, Query: q.Q, JobID: f.JobID, Status: f.Status, MinScoreKey: f.MinScoreKey,
-				MaxScoreKey: f.MaxScoreKey, Province: f.Province, SubmittedAfter: f.SubmittedAfter,
-				SubmittedBefore: f.SubmittedBefore, CursorRank: cur.Rank, CursorID: f.CursorID, Lim: f.Lim,
-			})
-			for i, r := range rows {
-				items = append(items, searchItem(db.ApplicationSearchRecentRow{
+			var ranked []db.ApplicationSearchRelevanceRow
+			ranked, err = qs.ApplicationSearchRelevance(ctx, relevanceParams(f, q.Q, cur.Rank))
+			for i, r := range ranked {
+				rows = append(rows, db.SearchRow{
 					ID: r.ID, CreatedAt: r.CreatedAt, JobID: r.JobID, CandidateID: r.CandidateID,
 					ReceiptNumber: r.ReceiptNumber, Status: r.Status, CandidateName: r.CandidateName,
 					CnicMasked: r.CnicMasked, Gender: r.Gender, DomicileProvince: r.DomicileProvince,
 					DomicileDistrict: r.DomicileDistrict, Skills: r.Skills, Eligible: r.Eligible,
 					ScoreKey: r.ScoreKey, UpdatedAt: r.UpdatedAt,
-				}))
+				})
 				if i == q.Limit-1 {
 					rank := r.Rank
 					last.Rank = &rank
 				}
 			}
-			return err
 		}
+		for _, r := range rows {
+			items = append(items, searchItem(r))
+		}
+		return err
 	})
 	if err != nil {
 		return nil, nil, postgres.Translate(err)
@@ -277,20 +258,70 @@ func (s *Search) Search(ctx context.Context, p authz.Principal, q SearchQuery) (
 	return items, &next, nil
 }
 
+// searchFilter is q for p's organisation, without a cursor.
+func searchFilter(p authz.Principal, q SearchQuery) db.SearchFilter {
+	f := db.SearchFilter{
+		OrgID: p.OrgID, JobID: q.JobID, Status: nonEmpty(q.Status), Province: nonEmpty(q.Province),
+		SubmittedAfter: q.SubmittedAfter, SubmittedBefore: q.SubmittedBefore, Query: nonEmpty(q.Q),
+		Limit: int32(q.Limit + 1),
+	}
+	if q.MinScore != nil {
+		k := scoreKey(*q.MinScore)
+		f.MinScoreKey = &k
+	}
+	if q.MaxScore != nil {
+		k := scoreKey(*q.MaxScore)
+		f.MaxScoreKey = &k
+	}
+	return f
+}
+
+func relevanceParams(f db.SearchFilter, text string, rank *float32) db.ApplicationSearchRelevanceParams {
+	return db.ApplicationSearchRelevanceParams{
+		OrgID: f.OrgID, Query: text, JobID: f.JobID, Status: f.Status, MinScoreKey: f.MinScoreKey,
+		MaxScoreKey: f.MaxScoreKey, Province: f.Province, SubmittedAfter: f.SubmittedAfter,
+		SubmittedBefore: f.SubmittedBefore, CursorRank: rank, CursorID: f.CursorID, Lim: f.Limit,
+	}
+}
+
+// ExplainSearch returns what Search sends PostgreSQL for the first page of
+// q by p: the statement, its arguments, and the scope with the planner
+// settings it runs under. It is for EXPLAIN (pvara-load explain,
+// docs/applications.md "Plan settings"), so the plans measured are the
+// plans served.
+func ExplainSearch(p authz.Principal, q SearchQuery) (string, []any, postgres.Scope, error) {
+	if err := q.validate(); err != nil {
+		return "", nil, postgres.Scope{}, err
+	}
+	f := searchFilter(p, q)
+	var (
+		sql  string
+		args []any
+	)
+	switch q.Sort {
+	case SortSubmittedAt:
+		sql, args = db.SearchStatement(f, db.SearchByRecent)
+	case SortScore:
+		sql, args = db.SearchStatement(f, db.SearchByScore)
+	default:
+		sql, args = db.RelevanceStatement(relevanceParams(f, q.Q, nil))
+	}
+	return sql, args, searchScope(p, q), nil
+}
+
 // searchScope is the caller's scope plus the planner settings of the
 // search (docs/applications.md, "Plan settings", has the measurements):
 //
-//   - plan_cache_mode. pgx prepares the statement once per connection, so
-//     PostgreSQL may plan it generically, for any parameter values. With a
-//     job, a submission window or a text query, a generic plan cannot use
-//     the index or prune the partitions those values call for, and walks
-//     the whole organisation (0.8 s for the large one, against 0.2 ms with
-//     a custom plan): those searches are planned for their values, and so
-//     is a status in recency order, which then reads the status index
-//     instead of stepping over every other status. The others (province,
-//     score range, or none) get the same plan either way, an ordered index
-//     walk, and a custom plan would only add 1–2 ms of planning over ten
-//     partitions to every request: they use the cached generic plan.
+//   - plan_cache_mode. pgx prepares each statement once per connection,
+//     and PostgreSQL may then plan it generically, for any values. Without
+//     q, the statement (db.SearchStatement) holds only the filters that
+//     are present, so its generic plan already uses their index and prunes
+//     partitions at run time: force_generic_plan, planned once per shape
+//     and connection instead of 0.4–1.8 ms of planning per request. With
+//     q, whether to read the GIN index and sort the matches or to walk the
+//     ordered index and check each row depends on how common the words
+//     are, which only a plan made for the value can weigh:
+//     force_custom_plan.
 //   - enable_sort off without q. The row-level-security policy's
 //     current_setting() comparisons look very selective to the planner,
 //     which then expects a few dozen rows and may bitmap-scan and sort a
@@ -304,19 +335,21 @@ func (s *Search) Search(ctx context.Context, p authz.Principal, q SearchQuery) (
 //     one page.
 func searchScope(p authz.Principal, q SearchQuery) postgres.Scope {
 	sc := p.Scope()
-	mode := "force_generic_plan"
-	if q.JobID != nil || q.SubmittedAfter != nil || q.SubmittedBefore != nil || q.Q != "" ||
-		(q.Status != "" && q.Sort == SortSubmittedAt) {
-		mode = "force_custom_plan"
-	}
-	sc.Settings = []postgres.Setting{{Name: "plan_cache_mode", Value: mode}, {Name: "jit", Value: "off"}}
-	if q.Q == "" {
-		sc.Settings = append(sc.Settings, postgres.Setting{Name: "enable_sort", Value: "off"})
+	sc.Settings = walkSettings
+	if q.Q != "" {
+		sc.Settings = textSettings
 	}
 	return sc
 }
 
-func searchItem(r db.ApplicationSearchRecentRow) SearchItem {
+// The settings of searchScope, shared (never modified).
+var (
+	walkSettings = []postgres.Setting{{Name: "plan_cache_mode", Value: "force_generic_plan"}, {Name: "jit", Value: "off"},
+		{Name: "enable_sort", Value: "off"}}
+	textSettings = []postgres.Setting{{Name: "plan_cache_mode", Value: "force_custom_plan"}, {Name: "jit", Value: "off"}}
+)
+
+func searchItem(r db.SearchRow) SearchItem {
 	skills := r.Skills
 	if skills == nil {
 		skills = []string{}

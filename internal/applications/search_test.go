@@ -304,6 +304,55 @@ func TestSearchFiltersSortsAndPages(t *testing.T) {
 			require.Empty(t, e.searchAll("recB", url.Values{"q": {"khan"}}, 100)[10:])
 		})
 	}
+	// Every shape: each subset of the filters, in both walk orders. The
+	// statement is built from the filters present (db.SearchStatement), so
+	// each subset is a different statement with its own generic plan.
+	t.Run("every shape", func(t *testing.T) {
+		type filter struct {
+			key, value string
+			keep       func(*fixture) bool
+		}
+		filters := []filter{
+			{"job_id", jobA1.String(), func(f *fixture) bool { return f.Job == jobA1 }},
+			{"status", "submitted", func(f *fixture) bool { return f.Status == "submitted" }},
+			{"min_score", "20", func(f *fixture) bool { return f.Score != nil && *f.Score >= 20 }},
+			{"max_score", "80", func(f *fixture) bool { return f.Score != nil && *f.Score <= 80 }},
+			{"province", "punjab", func(f *fixture) bool { return f.Province == "punjab" }},
+			{"submitted_after", after.Format(time.RFC3339Nano), func(f *fixture) bool { return !f.At.Before(after) }},
+			{"submitted_before", before.Format(time.RFC3339Nano), func(f *fixture) bool { return f.At.Before(before) }},
+			{"q", "khan", func(f *fixture) bool { return strings.Contains(strings.ToLower(f.Name), "khan") }},
+		}
+		for mask := range 1 << len(filters) {
+			for _, sort := range []string{"submitted_at", "score"} {
+				q := url.Values{"sort": {sort}}
+				var keep []func(*fixture) bool
+				for i, fl := range filters {
+					if mask&(1<<i) != 0 {
+						q.Set(fl.key, fl.value)
+						keep = append(keep, fl.keep)
+					}
+				}
+				order := byRecent
+				if sort == "score" {
+					order = byScore
+				}
+				want := expect(func(f *fixture) bool {
+					for _, k := range keep {
+						if !k(f) {
+							return false
+						}
+					}
+					return true
+				}, order)
+				got := e.searchAll("recA", q, 10)
+				if len(want) == 0 {
+					require.Empty(t, got, "%s", q.Encode())
+					continue
+				}
+				require.Equal(t, want, got, "%s", q.Encode())
+			}
+		}
+	})
 	// The other organisation sees exactly its own ten.
 	require.Len(t, e.searchAll("recB", url.Values{}, 100), 10)
 	require.Empty(t, e.searchAll("recB", url.Values{"job_id": {jobA1.String()}}, 100))

@@ -1,47 +1,11 @@
--- Staff search (GET /v1/applications), one query per sort order because an
--- ORDER BY cannot be a parameter and still walk an index. Every filter is
--- optional (`narg IS NULL OR ...`): the service runs these with
--- plan_cache_mode = force_custom_plan, so PostgreSQL plans each call with
--- the values at hand and folds the absent filters away; a generic plan
--- would keep every OR and could use no index (docs/applications.md has the
--- measurements). org_id is always the caller's organisation, and row-level
--- security checks it again.
-
--- name: ApplicationSearchRecent :many
-SELECT id, created_at, job_id, candidate_id, receipt_number, status, candidate_name, cnic_masked, gender,
-       domicile_province, domicile_district, skills, eligible, score_key, updated_at
-FROM applications.applications
-WHERE org_id = @org_id
-  AND (sqlc.narg('job_id')::uuid IS NULL OR job_id = sqlc.narg('job_id')::uuid)
-  AND (sqlc.narg('status')::text IS NULL OR status = sqlc.narg('status')::text)
-  AND (sqlc.narg('min_score_key')::integer IS NULL OR score_key >= sqlc.narg('min_score_key')::integer)
-  AND (sqlc.narg('max_score_key')::integer IS NULL OR score_key BETWEEN 0 AND sqlc.narg('max_score_key')::integer)
-  AND (sqlc.narg('province')::text IS NULL OR domicile_province = sqlc.narg('province')::text)
-  AND (sqlc.narg('submitted_after')::timestamptz IS NULL OR created_at >= sqlc.narg('submitted_after')::timestamptz)
-  AND (sqlc.narg('submitted_before')::timestamptz IS NULL OR created_at < sqlc.narg('submitted_before')::timestamptz)
-  AND (sqlc.narg('query')::text IS NULL OR search @@ websearch_to_tsquery('simple', sqlc.narg('query')::text))
-  AND (sqlc.narg('cursor_at')::timestamptz IS NULL
-       OR (created_at, id) < (sqlc.narg('cursor_at')::timestamptz, sqlc.narg('cursor_id')::uuid))
-ORDER BY created_at DESC, id DESC
-LIMIT @lim;
-
--- name: ApplicationSearchScore :many
-SELECT id, created_at, job_id, candidate_id, receipt_number, status, candidate_name, cnic_masked, gender,
-       domicile_province, domicile_district, skills, eligible, score_key, updated_at
-FROM applications.applications
-WHERE org_id = @org_id
-  AND (sqlc.narg('job_id')::uuid IS NULL OR job_id = sqlc.narg('job_id')::uuid)
-  AND (sqlc.narg('status')::text IS NULL OR status = sqlc.narg('status')::text)
-  AND (sqlc.narg('min_score_key')::integer IS NULL OR score_key >= sqlc.narg('min_score_key')::integer)
-  AND (sqlc.narg('max_score_key')::integer IS NULL OR score_key BETWEEN 0 AND sqlc.narg('max_score_key')::integer)
-  AND (sqlc.narg('province')::text IS NULL OR domicile_province = sqlc.narg('province')::text)
-  AND (sqlc.narg('submitted_after')::timestamptz IS NULL OR created_at >= sqlc.narg('submitted_after')::timestamptz)
-  AND (sqlc.narg('submitted_before')::timestamptz IS NULL OR created_at < sqlc.narg('submitted_before')::timestamptz)
-  AND (sqlc.narg('query')::text IS NULL OR search @@ websearch_to_tsquery('simple', sqlc.narg('query')::text))
-  AND (sqlc.narg('cursor_score')::integer IS NULL
-       OR (score_key, id) < (sqlc.narg('cursor_score')::integer, sqlc.narg('cursor_id')::uuid))
-ORDER BY score_key DESC, id DESC
-LIMIT @lim;
+-- Staff search (GET /v1/applications) in relevance order. The searches in
+-- recency and score order are built at run time with only the filters
+-- present (internal/applications/internal/db/search_shape.go says why).
+-- Here every filter is optional (`narg IS NULL OR ...`): the service runs
+-- this with plan_cache_mode = force_custom_plan, so PostgreSQL plans each
+-- call with the values at hand and folds the absent filters away; ranking
+-- every match costs far more than that planning. org_id is always the
+-- caller's organisation, and row-level security checks it again.
 
 -- name: ApplicationSearchRelevance :many
 -- Text search in relevance order (ts_rank: name matches weigh most, then

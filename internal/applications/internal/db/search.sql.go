@@ -77,117 +77,8 @@ func (q *Queries) ApplicationExportRows(ctx context.Context, orgID uuid.UUID, jo
 	return items, nil
 }
 
-const applicationSearchRecent = `-- name: ApplicationSearchRecent :many
-
-SELECT id, created_at, job_id, candidate_id, receipt_number, status, candidate_name, cnic_masked, gender,
-       domicile_province, domicile_district, skills, eligible, score_key, updated_at
-FROM applications.applications
-WHERE org_id = $1
-  AND ($2::uuid IS NULL OR job_id = $2::uuid)
-  AND ($3::text IS NULL OR status = $3::text)
-  AND ($4::integer IS NULL OR score_key >= $4::integer)
-  AND ($5::integer IS NULL OR score_key BETWEEN 0 AND $5::integer)
-  AND ($6::text IS NULL OR domicile_province = $6::text)
-  AND ($7::timestamptz IS NULL OR created_at >= $7::timestamptz)
-  AND ($8::timestamptz IS NULL OR created_at < $8::timestamptz)
-  AND ($9::text IS NULL OR search @@ websearch_to_tsquery('simple', $9::text))
-  AND ($10::timestamptz IS NULL
-       OR (created_at, id) < ($10::timestamptz, $11::uuid))
-ORDER BY created_at DESC, id DESC
-LIMIT $12
-`
-
-type ApplicationSearchRecentParams struct {
-	OrgID           uuid.UUID
-	JobID           *uuid.UUID
-	Status          *string
-	MinScoreKey     *int32
-	MaxScoreKey     *int32
-	Province        *string
-	SubmittedAfter  *time.Time
-	SubmittedBefore *time.Time
-	Query           *string
-	CursorAt        *time.Time
-	CursorID        *uuid.UUID
-	Lim             int32
-}
-
-type ApplicationSearchRecentRow struct {
-	ID               uuid.UUID
-	CreatedAt        time.Time
-	JobID            uuid.UUID
-	CandidateID      uuid.UUID
-	ReceiptNumber    string
-	Status           string
-	CandidateName    string
-	CnicMasked       string
-	Gender           string
-	DomicileProvince string
-	DomicileDistrict string
-	Skills           []string
-	Eligible         *bool
-	ScoreKey         int32
-	UpdatedAt        time.Time
-}
-
-// Staff search (GET /v1/applications), one query per sort order because an
-// ORDER BY cannot be a parameter and still walk an index. Every filter is
-// optional (`narg IS NULL OR ...`): the service runs these with
-// plan_cache_mode = force_custom_plan, so PostgreSQL plans each call with
-// the values at hand and folds the absent filters away; a generic plan
-// would keep every OR and could use no index (docs/applications.md has the
-// measurements). org_id is always the caller's organisation, and row-level
-// security checks it again.
-func (q *Queries) ApplicationSearchRecent(ctx context.Context, arg ApplicationSearchRecentParams) ([]ApplicationSearchRecentRow, error) {
-	rows, err := q.db.Query(ctx, applicationSearchRecent,
-		arg.OrgID,
-		arg.JobID,
-		arg.Status,
-		arg.MinScoreKey,
-		arg.MaxScoreKey,
-		arg.Province,
-		arg.SubmittedAfter,
-		arg.SubmittedBefore,
-		arg.Query,
-		arg.CursorAt,
-		arg.CursorID,
-		arg.Lim,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ApplicationSearchRecentRow{}
-	for rows.Next() {
-		var i ApplicationSearchRecentRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.CreatedAt,
-			&i.JobID,
-			&i.CandidateID,
-			&i.ReceiptNumber,
-			&i.Status,
-			&i.CandidateName,
-			&i.CnicMasked,
-			&i.Gender,
-			&i.DomicileProvince,
-			&i.DomicileDistrict,
-			&i.Skills,
-			&i.Eligible,
-			&i.ScoreKey,
-			&i.UpdatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const applicationSearchRelevance = `-- name: ApplicationSearchRelevance :many
+
 SELECT id, created_at, job_id, candidate_id, receipt_number, status, candidate_name, cnic_masked, gender,
        domicile_province, domicile_district, skills, eligible, score_key, updated_at,
        ts_rank(search, websearch_to_tsquery('simple', $1::text))::real AS rank
@@ -242,6 +133,14 @@ type ApplicationSearchRelevanceRow struct {
 	Rank             float32
 }
 
+// Staff search (GET /v1/applications) in relevance order. The searches in
+// recency and score order are built at run time with only the filters
+// present (internal/applications/internal/db/search_shape.go says why).
+// Here every filter is optional (`narg IS NULL OR ...`): the service runs
+// this with plan_cache_mode = force_custom_plan, so PostgreSQL plans each
+// call with the values at hand and folds the absent filters away; ranking
+// every match costs far more than that planning. org_id is always the
+// caller's organisation, and row-level security checks it again.
 // Text search in relevance order (ts_rank: name matches weigh most, then
 // skills, then the résumé); every match in the organisation is ranked.
 func (q *Queries) ApplicationSearchRelevance(ctx context.Context, arg ApplicationSearchRelevanceParams) ([]ApplicationSearchRelevanceRow, error) {
@@ -283,107 +182,6 @@ func (q *Queries) ApplicationSearchRelevance(ctx context.Context, arg Applicatio
 			&i.ScoreKey,
 			&i.UpdatedAt,
 			&i.Rank,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const applicationSearchScore = `-- name: ApplicationSearchScore :many
-SELECT id, created_at, job_id, candidate_id, receipt_number, status, candidate_name, cnic_masked, gender,
-       domicile_province, domicile_district, skills, eligible, score_key, updated_at
-FROM applications.applications
-WHERE org_id = $1
-  AND ($2::uuid IS NULL OR job_id = $2::uuid)
-  AND ($3::text IS NULL OR status = $3::text)
-  AND ($4::integer IS NULL OR score_key >= $4::integer)
-  AND ($5::integer IS NULL OR score_key BETWEEN 0 AND $5::integer)
-  AND ($6::text IS NULL OR domicile_province = $6::text)
-  AND ($7::timestamptz IS NULL OR created_at >= $7::timestamptz)
-  AND ($8::timestamptz IS NULL OR created_at < $8::timestamptz)
-  AND ($9::text IS NULL OR search @@ websearch_to_tsquery('simple', $9::text))
-  AND ($10::integer IS NULL
-       OR (score_key, id) < ($10::integer, $11::uuid))
-ORDER BY score_key DESC, id DESC
-LIMIT $12
-`
-
-type ApplicationSearchScoreParams struct {
-	OrgID           uuid.UUID
-	JobID           *uuid.UUID
-	Status          *string
-	MinScoreKey     *int32
-	MaxScoreKey     *int32
-	Province        *string
-	SubmittedAfter  *time.Time
-	SubmittedBefore *time.Time
-	Query           *string
-	CursorScore     *int32
-	CursorID        *uuid.UUID
-	Lim             int32
-}
-
-type ApplicationSearchScoreRow struct {
-	ID               uuid.UUID
-	CreatedAt        time.Time
-	JobID            uuid.UUID
-	CandidateID      uuid.UUID
-	ReceiptNumber    string
-	Status           string
-	CandidateName    string
-	CnicMasked       string
-	Gender           string
-	DomicileProvince string
-	DomicileDistrict string
-	Skills           []string
-	Eligible         *bool
-	ScoreKey         int32
-	UpdatedAt        time.Time
-}
-
-func (q *Queries) ApplicationSearchScore(ctx context.Context, arg ApplicationSearchScoreParams) ([]ApplicationSearchScoreRow, error) {
-	rows, err := q.db.Query(ctx, applicationSearchScore,
-		arg.OrgID,
-		arg.JobID,
-		arg.Status,
-		arg.MinScoreKey,
-		arg.MaxScoreKey,
-		arg.Province,
-		arg.SubmittedAfter,
-		arg.SubmittedBefore,
-		arg.Query,
-		arg.CursorScore,
-		arg.CursorID,
-		arg.Lim,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ApplicationSearchScoreRow{}
-	for rows.Next() {
-		var i ApplicationSearchScoreRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.CreatedAt,
-			&i.JobID,
-			&i.CandidateID,
-			&i.ReceiptNumber,
-			&i.Status,
-			&i.CandidateName,
-			&i.CnicMasked,
-			&i.Gender,
-			&i.DomicileProvince,
-			&i.DomicileDistrict,
-			&i.Skills,
-			&i.Eligible,
-			&i.ScoreKey,
-			&i.UpdatedAt,
 		); err != nil {
 			return nil, err
 		}
