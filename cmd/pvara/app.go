@@ -221,7 +221,11 @@ func (a *app) router() (*httpx.Router, error) {
 		CORSOrigins:    a.cfg.HTTP.CORSOrigins,
 		TrustedProxies: a.cfg.HTTP.TrustedProxies,
 		AccessLog:      true,
-		Middlewares:    a.middlewares,
+		Admission: httpx.NewAdmission(httpx.AdmissionConfig{
+			Writes: httpx.AdmissionClass{InFlight: a.cfg.HTTP.WritesInFlight, Queue: a.cfg.HTTP.WritesQueue, Wait: a.cfg.HTTP.WritesQueueWait},
+			Reads:  httpx.AdmissionClass{InFlight: a.cfg.HTTP.ReadsInFlight, Queue: a.cfg.HTTP.ReadsQueue, Wait: a.cfg.HTTP.ReadsQueueWait},
+		}, a.reg),
+		Middlewares: a.middlewares,
 	}, a.logger, httpx.NewHTTPMetrics(a.reg))
 	if err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/pvara-gov/pvara/internal/platform/admission"
 	"github.com/pvara-gov/pvara/internal/platform/apperr"
 	"github.com/pvara-gov/pvara/internal/platform/metrics"
 )
@@ -48,11 +49,8 @@ var ErrBusy = apperr.New(apperr.KindUnavailable, "busy", "too many sign-ins and 
 // Hasher hashes and verifies passwords with argon2id, with at most
 // Concurrency hashes at a time.
 type Hasher struct {
-	params   argon2id.Params
-	slots    chan struct{}
-	waiting  atomic.Int64
-	maxQueue int64
-	wait     time.Duration
+	params argon2id.Params
+	gate   *admission.Gate
 	// dummy is a hash of a random password with the current parameters: an
 	// unknown e-mail is checked against it so that it costs the same time
 	// as a wrong password.
@@ -80,9 +78,7 @@ func NewHasher(cfg HashConfig, reg prometheus.Registerer) (*Hasher, error) {
 			Memory: cfg.MemoryKiB, Iterations: cfg.Iterations, Parallelism: cfg.Parallelism,
 			SaltLength: 16, KeyLength: 32,
 		},
-		slots:    make(chan struct{}, cfg.Concurrency),
-		maxQueue: int64(cfg.Queue),
-		wait:     cfg.QueueWait,
+		gate: admission.New(cfg.Concurrency, cfg.Queue, cfg.QueueWait),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "pvara_auth_password_hashes_in_flight", Help: "Password hashes being computed now.",
 		}),
@@ -109,42 +105,28 @@ func NewHasher(cfg HashConfig, reg prometheus.Registerer) (*Hasher, error) {
 // Acquire takes a hashing slot, waiting only if fewer than Queue requests
 // already wait, and at most QueueWait. The returned func releases it.
 func (h *Hasher) Acquire(ctx context.Context) (release func(), err error) {
-	start := time.Now()
-	select {
-	case h.slots <- struct{}{}:
-		return h.release(start), nil
-	default:
-	}
-	if h.waiting.Add(1) > h.maxQueue {
-		h.waiting.Add(-1)
+	waited, err := h.gate.Acquire(ctx)
+	if errors.Is(err, admission.ErrFull) {
 		h.rejected.Inc()
 		return nil, ErrBusy
 	}
-	defer h.waiting.Add(-1)
-	t := time.NewTimer(h.wait)
-	defer t.Stop()
-	select {
-	case h.slots <- struct{}{}:
-		return h.release(start), nil
-	case <-t.C:
-		h.rejected.Inc()
-		return nil, ErrBusy
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err != nil {
+		return nil, err
 	}
+	return h.release(waited), nil
 }
 
 // Waiting is how many requests wait for a slot now.
-func (h *Hasher) Waiting() int { return int(h.waiting.Load()) }
+func (h *Hasher) Waiting() int { return h.gate.Waiting() }
 
-func (h *Hasher) release(start time.Time) func() {
-	h.queued.Observe(time.Since(start).Seconds())
+func (h *Hasher) release(waited time.Duration) func() {
+	h.queued.Observe(waited.Seconds())
 	h.inFlight.Inc()
 	var once atomic.Bool
 	return func() {
 		if once.CompareAndSwap(false, true) {
 			h.inFlight.Dec()
-			<-h.slots
+			h.gate.Release()
 		}
 	}
 }

@@ -29,6 +29,12 @@ func TestAuditAndRateLimitValidation(t *testing.T) {
 		"audit.seal_interval":      func(c *Config) { c.Audit.SealInterval = time.Millisecond },
 		"audit.seal_batch":         func(c *Config) { c.Audit.SealBatch = 0 },
 		"http.cursor_secret":       func(c *Config) { c.HTTP.CursorSecret = "short" },
+		"http.writes_in_flight":    func(c *Config) { c.HTTP.WritesInFlight = -1 },
+		"http.writes_queue":        func(c *Config) { c.HTTP.WritesQueue = -1 },
+		"http.writes_queue_wait":   func(c *Config) { c.HTTP.WritesQueueWait = time.Hour },
+		"http.reads_in_flight":     func(c *Config) { c.HTTP.ReadsInFlight = -1 },
+		"http.reads_queue":         func(c *Config) { c.HTTP.ReadsQueue = -1 },
+		"http.reads_queue_wait":    func(c *Config) { c.HTTP.ReadsQueueWait = -time.Second },
 	} {
 		c := Defaults()
 		mutate(&c)

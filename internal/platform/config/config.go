@@ -125,6 +125,20 @@ type HTTP struct {
 	IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
 	MaxBodyBytes      int64         `mapstructure:"max_body_bytes"`
 	CORSOrigins       []string      `mapstructure:"cors_origins"`
+	// WritesInFlight bounds the write requests (POST, PUT, PATCH, DELETE) a replica serves at once; 0 turns
+	// admission control of writes off (docs/operations.md, "Overload").
+	WritesInFlight int `mapstructure:"writes_in_flight"`
+	// WritesQueue is how many more write requests may wait for a slot; beyond it, 503 overloaded at once.
+	WritesQueue int `mapstructure:"writes_queue"`
+	// WritesQueueWait is the longest a write request waits for a slot before 503 overloaded (with Retry-After).
+	WritesQueueWait time.Duration `mapstructure:"writes_queue_wait"`
+	// ReadsInFlight bounds the read requests (GET, HEAD) a replica serves at once, a budget separate from the
+	// writes' so that a flood of one does not refuse the other; 0 turns it off.
+	ReadsInFlight int `mapstructure:"reads_in_flight"`
+	// ReadsQueue is how many more read requests may wait for a slot; beyond it, 503 overloaded at once.
+	ReadsQueue int `mapstructure:"reads_queue"`
+	// ReadsQueueWait is the longest a read request waits for a slot before 503 overloaded (with Retry-After).
+	ReadsQueueWait time.Duration `mapstructure:"reads_queue_wait"`
 	// TrustedProxies are the CIDRs whose X-Forwarded-For / Forwarded headers
 	// are believed when working out the client IP.
 	TrustedProxies []string `mapstructure:"trusted_proxies"`
@@ -393,6 +407,14 @@ func Defaults() Config {
 			IdleTimeout:       120 * time.Second,
 			MaxBodyBytes:      1 << 20,
 			PublicURL:         "http://localhost:8080",
+			// Twice database.max_conns: the pool stays busy while at most
+			// as many again wait for it.
+			WritesInFlight:  64,
+			WritesQueue:     128,
+			WritesQueueWait: 50 * time.Millisecond,
+			ReadsInFlight:   256,
+			ReadsQueue:      512,
+			ReadsQueueWait:  50 * time.Millisecond,
 		},
 		Admin: Admin{Addr: ":9090"},
 		Log:   Log{Level: "info"},
@@ -511,6 +533,12 @@ func (c *Config) Validate() error {
 		{c.HTTP.ReadTimeout > 0, "http.read_timeout", "a positive duration, e.g. 30s"},
 		{c.HTTP.WriteTimeout > 0, "http.write_timeout", "a positive duration, e.g. 60s"},
 		{c.HTTP.IdleTimeout > 0, "http.idle_timeout", "a positive duration, e.g. 120s"},
+		{c.HTTP.WritesInFlight >= 0 && c.HTTP.WritesInFlight <= 100_000, "http.writes_in_flight", "a number between 0 (off) and 100000"},
+		{c.HTTP.WritesQueue >= 0 && c.HTTP.WritesQueue <= 1_000_000, "http.writes_queue", "a number between 0 and 1000000"},
+		{c.HTTP.WritesQueueWait >= 0 && c.HTTP.WritesQueueWait <= time.Minute, "http.writes_queue_wait", "a duration between 0 and 1m, e.g. 50ms"},
+		{c.HTTP.ReadsInFlight >= 0 && c.HTTP.ReadsInFlight <= 100_000, "http.reads_in_flight", "a number between 0 (off) and 100000"},
+		{c.HTTP.ReadsQueue >= 0 && c.HTTP.ReadsQueue <= 1_000_000, "http.reads_queue", "a number between 0 and 1000000"},
+		{c.HTTP.ReadsQueueWait >= 0 && c.HTTP.ReadsQueueWait <= time.Minute, "http.reads_queue_wait", "a duration between 0 and 1m, e.g. 50ms"},
 		{c.HTTP.MaxBodyBytes >= 1024 && c.HTTP.MaxBodyBytes <= 64<<20, "http.max_body_bytes", "a byte count between 1024 and 67108864"},
 		{validOrigins(c.HTTP.CORSOrigins), "http.cors_origins", "a comma-separated list of origins like https://portal.example.gov.pk, or *"},
 		{validCIDRs(c.HTTP.TrustedProxies), "http.trusted_proxies", "a comma-separated list of IP addresses or CIDRs"},

@@ -25,8 +25,12 @@ type RouterConfig struct {
 	CORSOrigins    []string
 	TrustedProxies []string
 	AccessLog      bool
+	// Admission, when set, gates requests after the client IP and body
+	// limit and before Middlewares.
+	Admission *Admission
 	// Middlewares run after the built-in ones (request id, metrics and access
-	// log, recovery, security headers, CORS, client IP, body limit), in order;
+	// log, recovery, security headers, CORS, client IP, body limit,
+	// admission), in order;
 	// authentication and rate limiting go here.
 	Middlewares []func(http.Handler) http.Handler
 }
@@ -68,6 +72,11 @@ func NewRouter(cfg RouterConfig, logger *slog.Logger, m *HTTPMetrics) (*Router, 
 		}))
 	}
 	mux.Use(ips.Middleware, BodyLimit(cfg.MaxBodyBytes))
+	if cfg.Admission != nil {
+		// Before authentication and the rate limiter: a refusal costs
+		// nothing but its answer.
+		mux.Use(cfg.Admission.Middleware(errs))
+	}
 	for _, mw := range cfg.Middlewares {
 		mux.Use(mw)
 	}

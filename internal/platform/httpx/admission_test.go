@@ -1,0 +1,148 @@
+package httpx_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pvara-gov/pvara/internal/platform/httpx"
+	"github.com/pvara-gov/pvara/internal/platform/logx"
+)
+
+// TestAdmission: with one write slot and no queue, a second write while
+// the first is being served is refused at once with 503 overloaded and
+// Retry-After, and its handler never runs (nothing was done, so the
+// client may send it again); reads have their own budget and still pass;
+// once the first write ends, the next one is served.
+func TestAdmission(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	adm := httpx.NewAdmission(httpx.AdmissionConfig{
+		Writes: httpx.AdmissionClass{InFlight: 1, Queue: 0, Wait: time.Hour},
+		Reads:  httpx.AdmissionClass{InFlight: 4, Queue: 4, Wait: time.Hour},
+	}, reg)
+	r, err := httpx.NewRouter(httpx.RouterConfig{Title: "t", Version: "1", Admission: adm}, logx.Discard(), httpx.NewHTTPMetrics(nil))
+	require.NoError(t, err)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var served atomic.Int64
+	r.Mux.Post("/v1/slow", func(w http.ResponseWriter, _ *http.Request) {
+		if served.Add(1) == 1 {
+			close(entered)
+			<-release
+		}
+		w.WriteHeader(http.StatusCreated)
+	})
+	r.Mux.Get("/v1/read", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+
+	first := make(chan int, 1)
+	go func() {
+		res, err := http.Post(srv.URL+"/v1/slow", "application/json", strings.NewReader("{}"))
+		if err != nil {
+			first <- 0
+			return
+		}
+		res.Body.Close()
+		first <- res.StatusCode
+	}()
+	<-entered
+
+	res, err := http.Post(srv.URL+"/v1/slow", "application/json", strings.NewReader("{}"))
+	require.NoError(t, err)
+	var p struct {
+		Code      string `json:"code"`
+		Status    int    `json:"status"`
+		RequestID string `json:"request_id"`
+	}
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&p))
+	res.Body.Close()
+	require.Equal(t, http.StatusServiceUnavailable, res.StatusCode)
+	require.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
+	require.Equal(t, "1", res.Header.Get("Retry-After"))
+	require.Equal(t, "overloaded", p.Code)
+	require.NotEmpty(t, p.RequestID)
+	require.Equal(t, int64(1), served.Load(), "the refused request never reached its handler")
+
+	// Reads are a separate budget.
+	res, err = http.Get(srv.URL + "/v1/read")
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+
+	close(release)
+	require.Equal(t, http.StatusCreated, <-first)
+	res, err = http.Post(srv.URL+"/v1/slow", "application/json", strings.NewReader("{}"))
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusCreated, res.StatusCode)
+
+	require.Equal(t, 1.0, metricValue(t, reg, "pvara_http_admission_rejected_total", "writes"))
+	require.Equal(t, 0.0, metricValue(t, reg, "pvara_http_admission_in_flight", "writes"))
+}
+
+// TestAdmissionQueues: a write that finds every slot taken waits in the
+// queue and is served when a slot frees, instead of being refused.
+func TestAdmissionQueues(t *testing.T) {
+	t.Parallel()
+	adm := httpx.NewAdmission(httpx.AdmissionConfig{Writes: httpx.AdmissionClass{InFlight: 1, Queue: 1, Wait: time.Hour}}, nil)
+	r, err := httpx.NewRouter(httpx.RouterConfig{Title: "t", Version: "1", Admission: adm}, logx.Discard(), httpx.NewHTTPMetrics(nil))
+	require.NoError(t, err)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var served atomic.Int64
+	r.Mux.Post("/v1/slow", func(w http.ResponseWriter, _ *http.Request) {
+		if served.Add(1) == 1 {
+			close(entered)
+			<-release
+		}
+		w.WriteHeader(http.StatusCreated)
+	})
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	codes := make(chan int, 2)
+	post := func() {
+		res, err := http.Post(srv.URL+"/v1/slow", "application/json", strings.NewReader("{}"))
+		if err != nil {
+			codes <- 0
+			return
+		}
+		res.Body.Close()
+		codes <- res.StatusCode
+	}
+	go post()
+	<-entered
+	go post()
+	require.Eventually(t, func() bool { return adm.Waiting() == 1 }, 5*time.Second, time.Millisecond)
+	close(release)
+	require.Equal(t, http.StatusCreated, <-codes)
+	require.Equal(t, http.StatusCreated, <-codes)
+	require.Equal(t, int64(2), served.Load())
+}
+
+// metricValue is the value of the counter or gauge name{class=class} in reg.
+func metricValue(t *testing.T, reg *prometheus.Registry, name, class string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "class" && l.GetValue() == class {
+					return m.GetCounter().GetValue() + m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("metric %s{class=%q} not found", name, class)
+	return 0
+}
