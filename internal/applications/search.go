@@ -183,79 +183,58 @@ func (s *Search) Search(ctx context.Context, p authz.Principal, q SearchQuery) (
 	if q.Cursor != "" {
 		f.CursorID = &cur.ID
 	}
-	var items []SearchItem
-	var last searchCursor
+	// A cursor of another order does not decode (its list name differs);
+	// one without its order's position is forged.
+	switch q.Sort {
+	case SortSubmittedAt:
+		f.CursorAt = cur.At
+	case SortScore:
+		f.CursorScore = cur.Score
+	default:
+		f.CursorRank = cur.Rank
+	}
+	if q.Cursor != "" && f.CursorAt == nil && f.CursorScore == nil && f.CursorRank == nil {
+		return nil, nil, apperr.ErrBadCursor
+	}
+	var rows []db.SearchRow
 	// One query: the scope, the planner settings and the query go in one
 	// round trip (ScopedTx would take four).
 	err := postgres.ScopedRead(ctx, s.db, searchScope(p, q), func(conn postgres.DBTX) error {
-		qs := db.New(conn)
-		var (
-			rows []db.SearchRow
-			err  error
-		)
-		switch q.Sort {
-		case SortSubmittedAt:
-			if q.Cursor != "" && cur.At == nil {
-				return apperr.ErrBadCursor
-			}
-			f.CursorAt = cur.At
-			rows, err = qs.ApplicationSearch(ctx, f, db.SearchByRecent)
-		case SortScore:
-			if q.Cursor != "" && cur.Score == nil {
-				return apperr.ErrBadCursor
-			}
-			f.CursorScore = cur.Score
-			rows, err = qs.ApplicationSearch(ctx, f, db.SearchByScore)
-		default:
-			if q.Cursor != "" && cur.Rank == nil {
-				return apperr.ErrBadCursor
-			}
-			var ranked []db.ApplicationSearchRelevanceRow
-			ranked, err = qs.ApplicationSearchRelevance(ctx, relevanceParams(f, q.Q, cur.Rank))
-			for i, r := range ranked {
-				rows = append(rows, db.SearchRow{
-					ID: r.ID, CreatedAt: r.CreatedAt, JobID: r.JobID, CandidateID: r.CandidateID,
-					ReceiptNumber: r.ReceiptNumber, Status: r.Status, CandidateName: r.CandidateName,
-					CnicMasked: r.CnicMasked, Gender: r.Gender, DomicileProvince: r.DomicileProvince,
-					DomicileDistrict: r.DomicileDistrict, Skills: r.Skills, Eligible: r.Eligible,
-					ScoreKey: r.ScoreKey, UpdatedAt: r.UpdatedAt,
-				})
-				if i == q.Limit-1 {
-					rank := r.Rank
-					last.Rank = &rank
-				}
-			}
-		}
-		for _, r := range rows {
-			items = append(items, searchItem(r))
-		}
+		var err error
+		rows, err = db.New(conn).ApplicationSearch(ctx, f, searchOrder[q.Sort])
 		return err
 	})
 	if err != nil {
 		return nil, nil, postgres.Translate(err)
 	}
-	if len(items) <= q.Limit {
+	items := make([]SearchItem, 0, min(len(rows), q.Limit))
+	for _, r := range rows[:min(len(rows), q.Limit)] {
+		items = append(items, searchItem(r))
+	}
+	if len(rows) <= q.Limit {
 		return items, nil, nil
 	}
-	items = items[:q.Limit]
-	end := items[len(items)-1]
-	last.ID = end.ID
+	// The position after the page's last row, in the page's order.
+	end := rows[q.Limit-1]
+	last := searchCursor{ID: end.ID}
 	switch q.Sort {
 	case SortSubmittedAt:
-		at := end.SubmittedAt
-		last.At = &at
+		last.At = &end.CreatedAt
 	case SortScore:
-		k := int32(-1)
-		if end.AIScore != nil {
-			k = scoreKey(*end.AIScore)
-		}
-		last.Score = &k
+		last.Score = &end.ScoreKey
+	default:
+		last.Rank = &end.Rank
 	}
 	next, err := s.cursors.Encode(list, last)
 	if err != nil {
 		return nil, nil, err
 	}
 	return items, &next, nil
+}
+
+// searchOrder maps a validated Sort to the statement's order.
+var searchOrder = map[string]db.SearchSort{
+	SortSubmittedAt: db.SearchByRecent, SortScore: db.SearchByScore, SortRelevance: db.SearchByRelevance,
 }
 
 // searchFilter is q for p's organisation, without a cursor.
@@ -276,14 +255,6 @@ func searchFilter(p authz.Principal, q SearchQuery) db.SearchFilter {
 	return f
 }
 
-func relevanceParams(f db.SearchFilter, text string, rank *float32) db.ApplicationSearchRelevanceParams {
-	return db.ApplicationSearchRelevanceParams{
-		OrgID: f.OrgID, Query: text, JobID: f.JobID, Status: f.Status, MinScoreKey: f.MinScoreKey,
-		MaxScoreKey: f.MaxScoreKey, Province: f.Province, SubmittedAfter: f.SubmittedAfter,
-		SubmittedBefore: f.SubmittedBefore, CursorRank: rank, CursorID: f.CursorID, Lim: f.Limit,
-	}
-}
-
 // ExplainSearch returns what Search sends PostgreSQL for the first page of
 // q by p: the statement, its arguments, and the scope with the planner
 // settings it runs under. It is for EXPLAIN (pvara-load explain,
@@ -293,19 +264,7 @@ func ExplainSearch(p authz.Principal, q SearchQuery) (string, []any, postgres.Sc
 	if err := q.validate(); err != nil {
 		return "", nil, postgres.Scope{}, err
 	}
-	f := searchFilter(p, q)
-	var (
-		sql  string
-		args []any
-	)
-	switch q.Sort {
-	case SortSubmittedAt:
-		sql, args = db.SearchStatement(f, db.SearchByRecent)
-	case SortScore:
-		sql, args = db.SearchStatement(f, db.SearchByScore)
-	default:
-		sql, args = db.RelevanceStatement(relevanceParams(f, q.Q, nil))
-	}
+	sql, args := db.SearchStatement(searchFilter(p, q), searchOrder[q.Sort])
 	return sql, args, searchScope(p, q), nil
 }
 

@@ -28,31 +28,9 @@ func TestAdmission(t *testing.T) {
 		Writes: httpx.AdmissionClass{InFlight: 1, Queue: 0, Wait: time.Hour},
 		Reads:  httpx.AdmissionClass{InFlight: 4, Queue: 4, Wait: time.Hour},
 	}, reg)
-	r, err := httpx.NewRouter(httpx.RouterConfig{Title: "t", Version: "1", Admission: adm}, logx.Discard(), httpx.NewHTTPMetrics(nil))
-	require.NoError(t, err)
-	entered, release := make(chan struct{}), make(chan struct{})
-	var served atomic.Int64
-	r.Mux.Post("/v1/slow", func(w http.ResponseWriter, _ *http.Request) {
-		if served.Add(1) == 1 {
-			close(entered)
-			<-release
-		}
-		w.WriteHeader(http.StatusCreated)
-	})
-	r.Mux.Get("/v1/read", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
-
+	srv, entered, release, served := slowServer(t, adm)
 	first := make(chan int, 1)
-	go func() {
-		res, err := http.Post(srv.URL+"/v1/slow", "application/json", strings.NewReader("{}"))
-		if err != nil {
-			first <- 0
-			return
-		}
-		res.Body.Close()
-		first <- res.StatusCode
-	}()
+	go post(srv.URL+"/v1/slow", first)
 	<-entered
 
 	res, err := http.Post(srv.URL+"/v1/slow", "application/json", strings.NewReader("{}"))
@@ -93,10 +71,26 @@ func TestAdmission(t *testing.T) {
 func TestAdmissionQueues(t *testing.T) {
 	t.Parallel()
 	adm := httpx.NewAdmission(httpx.AdmissionConfig{Writes: httpx.AdmissionClass{InFlight: 1, Queue: 1, Wait: time.Hour}}, nil)
+	srv, entered, release, served := slowServer(t, adm)
+	codes := make(chan int, 2)
+	go post(srv.URL+"/v1/slow", codes)
+	<-entered
+	go post(srv.URL+"/v1/slow", codes)
+	require.Eventually(t, func() bool { return adm.Waiting() == 1 }, 5*time.Second, time.Millisecond)
+	close(release)
+	require.Equal(t, http.StatusCreated, <-codes)
+	require.Equal(t, http.StatusCreated, <-codes)
+	require.Equal(t, int64(2), served.Load())
+}
+
+// slowServer serves POST /v1/slow behind adm: the first request blocks
+// in its handler (entered is closed when it gets there) until release is
+// closed; the others answer 201 at once. served counts handler runs.
+func slowServer(t *testing.T, adm *httpx.Admission) (srv *httptest.Server, entered, release chan struct{}, served *atomic.Int64) {
+	t.Helper()
 	r, err := httpx.NewRouter(httpx.RouterConfig{Title: "t", Version: "1", Admission: adm}, logx.Discard(), httpx.NewHTTPMetrics(nil))
 	require.NoError(t, err)
-	entered, release := make(chan struct{}), make(chan struct{})
-	var served atomic.Int64
+	entered, release, served = make(chan struct{}), make(chan struct{}), &atomic.Int64{}
 	r.Mux.Post("/v1/slow", func(w http.ResponseWriter, _ *http.Request) {
 		if served.Add(1) == 1 {
 			close(entered)
@@ -104,26 +98,22 @@ func TestAdmissionQueues(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusCreated)
 	})
-	srv := httptest.NewServer(r)
+	r.Mux.Get("/v1/read", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	srv = httptest.NewServer(r)
 	t.Cleanup(srv.Close)
-	codes := make(chan int, 2)
-	post := func() {
-		res, err := http.Post(srv.URL+"/v1/slow", "application/json", strings.NewReader("{}"))
-		if err != nil {
-			codes <- 0
-			return
-		}
-		res.Body.Close()
-		codes <- res.StatusCode
+	return srv, entered, release, served
+}
+
+// post sends an empty JSON body to url and reports the status (0: no
+// answer) on codes.
+func post(url string, codes chan<- int) {
+	res, err := http.Post(url, "application/json", strings.NewReader("{}"))
+	if err != nil {
+		codes <- 0
+		return
 	}
-	go post()
-	<-entered
-	go post()
-	require.Eventually(t, func() bool { return adm.Waiting() == 1 }, 5*time.Second, time.Millisecond)
-	close(release)
-	require.Equal(t, http.StatusCreated, <-codes)
-	require.Equal(t, http.StatusCreated, <-codes)
-	require.Equal(t, int64(2), served.Load())
+	res.Body.Close()
+	codes <- res.StatusCode
 }
 
 // metricValue is the value of the counter or gauge name{class=class} in reg.

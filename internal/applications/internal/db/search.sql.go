@@ -14,6 +14,7 @@ import (
 )
 
 const applicationExportRows = `-- name: ApplicationExportRows :many
+
 SELECT id, created_at, receipt_number, status, candidate_name, cnic_masked, gender, date_of_birth,
        domicile_province, domicile_district, skills, score_key, eligible, model_version, updated_at
 FROM applications.applications
@@ -39,6 +40,9 @@ type ApplicationExportRowsRow struct {
 	UpdatedAt        time.Time
 }
 
+// Staff search (GET /v1/applications) is built at run time with only the
+// filters present: internal/applications/internal/db/search_shape.go says
+// why. Here: the CSV export and the metrics.
 // A job's applications for the CSV export, oldest first. The service reads
 // it row by row (pgx streams the result), never as a slice.
 func (q *Queries) ApplicationExportRows(ctx context.Context, orgID uuid.UUID, jobID uuid.UUID) ([]ApplicationExportRowsRow, error) {
@@ -66,122 +70,6 @@ func (q *Queries) ApplicationExportRows(ctx context.Context, orgID uuid.UUID, jo
 			&i.Eligible,
 			&i.ModelVersion,
 			&i.UpdatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const applicationSearchRelevance = `-- name: ApplicationSearchRelevance :many
-
-SELECT id, created_at, job_id, candidate_id, receipt_number, status, candidate_name, cnic_masked, gender,
-       domicile_province, domicile_district, skills, eligible, score_key, updated_at,
-       ts_rank(search, websearch_to_tsquery('simple', $1::text))::real AS rank
-FROM applications.applications
-WHERE org_id = $2
-  AND search @@ websearch_to_tsquery('simple', $1::text)
-  AND ($3::uuid IS NULL OR job_id = $3::uuid)
-  AND ($4::text IS NULL OR status = $4::text)
-  AND ($5::integer IS NULL OR score_key >= $5::integer)
-  AND ($6::integer IS NULL OR score_key BETWEEN 0 AND $6::integer)
-  AND ($7::text IS NULL OR domicile_province = $7::text)
-  AND ($8::timestamptz IS NULL OR created_at >= $8::timestamptz)
-  AND ($9::timestamptz IS NULL OR created_at < $9::timestamptz)
-  AND ($10::real IS NULL
-       OR (ts_rank(search, websearch_to_tsquery('simple', $1::text))::real, id)
-          < ($10::real, $11::uuid))
-ORDER BY rank DESC, id DESC
-LIMIT $12
-`
-
-type ApplicationSearchRelevanceParams struct {
-	Query           string
-	OrgID           uuid.UUID
-	JobID           *uuid.UUID
-	Status          *string
-	MinScoreKey     *int32
-	MaxScoreKey     *int32
-	Province        *string
-	SubmittedAfter  *time.Time
-	SubmittedBefore *time.Time
-	CursorRank      *float32
-	CursorID        *uuid.UUID
-	Lim             int32
-}
-
-type ApplicationSearchRelevanceRow struct {
-	ID               uuid.UUID
-	CreatedAt        time.Time
-	JobID            uuid.UUID
-	CandidateID      uuid.UUID
-	ReceiptNumber    string
-	Status           string
-	CandidateName    string
-	CnicMasked       string
-	Gender           string
-	DomicileProvince string
-	DomicileDistrict string
-	Skills           []string
-	Eligible         *bool
-	ScoreKey         int32
-	UpdatedAt        time.Time
-	Rank             float32
-}
-
-// Staff search (GET /v1/applications) in relevance order. The searches in
-// recency and score order are built at run time with only the filters
-// present (internal/applications/internal/db/search_shape.go says why).
-// Here every filter is optional (`narg IS NULL OR ...`): the service runs
-// this with plan_cache_mode = force_custom_plan, so PostgreSQL plans each
-// call with the values at hand and folds the absent filters away; ranking
-// every match costs far more than that planning. org_id is always the
-// caller's organisation, and row-level security checks it again.
-// Text search in relevance order (ts_rank: name matches weigh most, then
-// skills, then the résumé); every match in the organisation is ranked.
-func (q *Queries) ApplicationSearchRelevance(ctx context.Context, arg ApplicationSearchRelevanceParams) ([]ApplicationSearchRelevanceRow, error) {
-	rows, err := q.db.Query(ctx, applicationSearchRelevance,
-		arg.Query,
-		arg.OrgID,
-		arg.JobID,
-		arg.Status,
-		arg.MinScoreKey,
-		arg.MaxScoreKey,
-		arg.Province,
-		arg.SubmittedAfter,
-		arg.SubmittedBefore,
-		arg.CursorRank,
-		arg.CursorID,
-		arg.Lim,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ApplicationSearchRelevanceRow{}
-	for rows.Next() {
-		var i ApplicationSearchRelevanceRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.CreatedAt,
-			&i.JobID,
-			&i.CandidateID,
-			&i.ReceiptNumber,
-			&i.Status,
-			&i.CandidateName,
-			&i.CnicMasked,
-			&i.Gender,
-			&i.DomicileProvince,
-			&i.DomicileDistrict,
-			&i.Skills,
-			&i.Eligible,
-			&i.ScoreKey,
-			&i.UpdatedAt,
-			&i.Rank,
 		); err != nil {
 			return nil, err
 		}

@@ -30,13 +30,14 @@ type SearchSort int
 
 // Sort orders.
 const (
-	SearchByRecent SearchSort = iota // created_at DESC, id DESC
-	SearchByScore                    // score_key DESC, id DESC
+	SearchByRecent    SearchSort = iota // created_at DESC, id DESC
+	SearchByScore                       // score_key DESC, id DESC
+	SearchByRelevance                   // ts_rank DESC, id DESC; needs Query
 )
 
 // SearchFilter is one staff search. Nil fields do not filter; OrgID always
-// does. CursorAt (recency) or CursorScore (score) with CursorID is the
-// keyset position after which the page starts.
+// does. CursorAt (recency), CursorScore (score) or CursorRank (relevance)
+// with CursorID is the keyset position after which the page starts.
 type SearchFilter struct {
 	OrgID           uuid.UUID
 	JobID           *uuid.UUID
@@ -49,6 +50,7 @@ type SearchFilter struct {
 	Query           *string
 	CursorAt        *time.Time
 	CursorScore     *int32
+	CursorRank      *float32
 	CursorID        *uuid.UUID
 	Limit           int32
 }
@@ -70,13 +72,20 @@ type SearchRow struct {
 	Eligible         *bool
 	ScoreKey         int32
 	UpdatedAt        time.Time
+	// Rank is the text match's ts_rank in relevance order, else 0.
+	Rank float32
 }
 
-// searchColumns are SearchRow's columns, in its scan order.
+// searchColumns are SearchRow's columns, in its scan order (Rank, in
+// relevance order only, follows).
 const searchColumns = `SELECT id, created_at, job_id, candidate_id, receipt_number, status, candidate_name, cnic_masked, gender,
-       domicile_province, domicile_district, skills, eligible, score_key, updated_at
-FROM applications.applications
-WHERE org_id = $1::uuid`
+       domicile_province, domicile_district, skills, eligible, score_key, updated_at`
+
+// searchRank is the relevance of a row to the text query $2: name matches
+// weigh most (A), then skills (B), then the résumé (C). Ranking needs every
+// match, so a broad word in a large organisation is costly
+// (docs/applications.md, "Known limits").
+const searchRank = `ts_rank(search, websearch_to_tsquery('simple', $2::text))::real`
 
 // SearchStatement is the SQL and arguments of f in order by. The SQL
 // depends only on which filters are present (the shape), never on their
@@ -85,56 +94,70 @@ WHERE org_id = $1::uuid`
 // Exported for applications.ExplainSearch (pvara-load explain).
 func SearchStatement(f SearchFilter, by SearchSort) (string, []any) {
 	var b strings.Builder
-	b.Grow(len(searchColumns) + 400)
+	b.Grow(len(searchColumns) + 600)
 	b.WriteString(searchColumns)
 	args := make([]any, 1, 12)
 	args[0] = f.OrgID
-	// cond adds "AND sql", each "$" in sql numbered as the next argument.
+	if by == SearchByRelevance {
+		// The text query is $2, used by the rank, the match and the cursor.
+		args = append(args, *f.Query)
+		b.WriteString(",\n       " + searchRank + " AS rank")
+	}
+	b.WriteString("\nFROM applications.applications\nWHERE org_id = $1::uuid")
+	// cond adds "AND sql", each "?" in sql becoming the next argument's
+	// "$n" ("$2" in sql is the text query of relevance order).
 	cond := func(sql string, vs ...any) {
 		b.WriteString("\n  AND ")
 		for _, v := range vs {
-			i := strings.IndexByte(sql, '$')
+			i := strings.IndexByte(sql, '?')
 			args = append(args, v)
-			b.WriteString(sql[:i+1])
-			b.WriteString(strconv.Itoa(len(args)))
+			b.WriteString(sql[:i])
+			b.WriteString("$" + strconv.Itoa(len(args)))
 			sql = sql[i+1:]
 		}
 		b.WriteString(sql)
 	}
+	if by == SearchByRelevance {
+		b.WriteString("\n  AND search @@ websearch_to_tsquery('simple', $2::text)")
+	} else if f.Query != nil {
+		cond("search @@ websearch_to_tsquery('simple', ?::text)", *f.Query)
+	}
 	if f.JobID != nil {
-		cond("job_id = $::uuid", *f.JobID)
+		cond("job_id = ?::uuid", *f.JobID)
 	}
 	if f.Status != nil {
-		cond("status = $::text", *f.Status)
+		cond("status = ?::text", *f.Status)
 	}
 	if f.MinScoreKey != nil {
-		cond("score_key >= $::integer", *f.MinScoreKey)
+		cond("score_key >= ?::integer", *f.MinScoreKey)
 	}
 	if f.MaxScoreKey != nil {
 		// An upper bound leaves unscored applications (score_key -1) out.
-		cond("score_key BETWEEN 0 AND $::integer", *f.MaxScoreKey)
+		cond("score_key BETWEEN 0 AND ?::integer", *f.MaxScoreKey)
 	}
 	if f.Province != nil {
-		cond("domicile_province = $::text", *f.Province)
+		cond("domicile_province = ?::text", *f.Province)
 	}
 	if f.SubmittedAfter != nil {
-		cond("created_at >= $::timestamptz", *f.SubmittedAfter)
+		cond("created_at >= ?::timestamptz", *f.SubmittedAfter)
 	}
 	if f.SubmittedBefore != nil {
-		cond("created_at < $::timestamptz", *f.SubmittedBefore)
-	}
-	if f.Query != nil {
-		cond("search @@ websearch_to_tsquery('simple', $::text)", *f.Query)
+		cond("created_at < ?::timestamptz", *f.SubmittedBefore)
 	}
 	switch by {
 	case SearchByScore:
 		if f.CursorScore != nil && f.CursorID != nil {
-			cond("(score_key, id) < ($::integer, $::uuid)", *f.CursorScore, *f.CursorID)
+			cond("(score_key, id) < (?::integer, ?::uuid)", *f.CursorScore, *f.CursorID)
 		}
 		b.WriteString("\nORDER BY score_key DESC, id DESC")
+	case SearchByRelevance:
+		if f.CursorRank != nil && f.CursorID != nil {
+			cond("("+searchRank+", id) < (?::real, ?::uuid)", *f.CursorRank, *f.CursorID)
+		}
+		b.WriteString("\nORDER BY rank DESC, id DESC")
 	default:
 		if f.CursorAt != nil && f.CursorID != nil {
-			cond("(created_at, id) < ($::timestamptz, $::uuid)", *f.CursorAt, *f.CursorID)
+			cond("(created_at, id) < (?::timestamptz, ?::uuid)", *f.CursorAt, *f.CursorID)
 		}
 		b.WriteString("\nORDER BY created_at DESC, id DESC")
 	}
@@ -154,9 +177,13 @@ func (q *Queries) ApplicationSearch(ctx context.Context, f SearchFilter, by Sear
 	items := []SearchRow{}
 	for rows.Next() {
 		var i SearchRow
-		if err := rows.Scan(&i.ID, &i.CreatedAt, &i.JobID, &i.CandidateID, &i.ReceiptNumber, &i.Status,
+		dest := []any{&i.ID, &i.CreatedAt, &i.JobID, &i.CandidateID, &i.ReceiptNumber, &i.Status,
 			&i.CandidateName, &i.CnicMasked, &i.Gender, &i.DomicileProvince, &i.DomicileDistrict, &i.Skills,
-			&i.Eligible, &i.ScoreKey, &i.UpdatedAt); err != nil {
+			&i.Eligible, &i.ScoreKey, &i.UpdatedAt}
+		if by == SearchByRelevance {
+			dest = append(dest, &i.Rank)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -164,9 +191,3 @@ func (q *Queries) ApplicationSearch(ctx context.Context, f SearchFilter, by Sear
 	return items, rows.Err()
 }
 
-// RelevanceStatement is ApplicationSearchRelevance's SQL and arguments, for
-// EXPLAIN (applications.ExplainSearch).
-func RelevanceStatement(arg ApplicationSearchRelevanceParams) (string, []any) {
-	return applicationSearchRelevance, []any{arg.Query, arg.OrgID, arg.JobID, arg.Status, arg.MinScoreKey,
-		arg.MaxScoreKey, arg.Province, arg.SubmittedAfter, arg.SubmittedBefore, arg.CursorRank, arg.CursorID, arg.Lim}
-}
