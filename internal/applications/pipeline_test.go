@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pvara-gov/pvara/internal/applications"
@@ -303,4 +304,54 @@ func TestCandidateScopeMayOnlyWithdraw(t *testing.T) {
 		return err
 	})
 	require.NoError(t, err)
+}
+
+// Row-level security on status history (migration 00420): as pvara_app, a
+// history row must belong to an application the caller can see, with that
+// application's organisation and candidate. Before it, a candidate could
+// write a row naming any organisation or application as long as it named
+// themselves, and staff any application as long as it named their
+// organisation.
+func TestHistoryInsertMustMatchAVisibleApplication(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	appA := uuid.MustParse(w.submit(candA, w.job())["id"].(string))
+	appB := uuid.MustParse(w.submit(candB, w.job(func(j *applications.JobView) { j.OrgID = w.orgB }))["id"].(string))
+	candAID, candBID := w.tokens[candA].UserID, w.tokens[candB].UserID
+	ctx := context.Background()
+	asCandA := postgres.UserScope(candAID)
+	asRecruiterA := postgres.OrgScope(w.orgA, w.tokens[recruiterA].UserID)
+	for _, tc := range []struct {
+		name           string
+		scope          postgres.Scope
+		app, org, cand uuid.UUID
+		ok             bool
+	}{
+		{"candidate, own application", asCandA, appA, w.orgA, candAID, true},
+		{"candidate, own application named under another organisation", asCandA, appA, w.orgB, candAID, false},
+		{"candidate, another candidate's application", asCandA, appB, w.orgB, candAID, false},
+		{"candidate, an application that does not exist", asCandA, uuid.Must(uuid.NewV7()), w.orgA, candAID, false},
+		{"staff, own organisation's application", asRecruiterA, appA, w.orgA, candAID, true},
+		{"staff, another organisation's application", asRecruiterA, appB, w.orgA, candBID, false},
+		{"staff, own organisation's application named with another candidate", asRecruiterA, appA, w.orgA, candBID, false},
+		{"system, an application named under another organisation", postgres.SystemScope(), appA, w.orgB, candAID, false},
+	} {
+		err := postgres.ScopedTx(ctx, w.db.App, tc.scope, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO applications.status_history (id, application_id, org_id, candidate_id,
+				from_status, to_status, changed_by, changed_at) VALUES ($1, $2, $3, $4, 'submitted', 'withdrawn', $4, now())`,
+				uuid.Must(uuid.NewV7()), tc.app, tc.org, tc.cand)
+			return err
+		})
+		if tc.ok {
+			require.NoError(t, err, tc.name)
+			continue
+		}
+		var pgErr *pgconn.PgError
+		require.ErrorAs(t, err, &pgErr, tc.name)
+		require.Equal(t, "42501", pgErr.Code, tc.name)
+		require.Contains(t, pgErr.Message, `row-level security policy for table "status_history"`, tc.name)
+	}
+	// Only the two accepted rows were added to the submissions' own.
+	require.Equal(t, 3, w.count("SELECT count(*) FROM applications.status_history WHERE application_id = $1", appA))
+	require.Equal(t, 1, w.count("SELECT count(*) FROM applications.status_history WHERE application_id = $1", appB))
 }

@@ -202,7 +202,9 @@ var errNotRead = errors.New("applications: the job or candidate read did not rep
 //     module) and the candidate's name and masked CNIC (auth module), the
 //     Idempotency-Key's lock and stored answer, the profile and the next
 //     receipt number, as one batch;
-//  2. the application with its guard and first history row (one
+//  2. the application with its guard (one statement), its first history
+//     row (a statement of its own: the history insert policy checks the
+//     application, which it could not see from a CTE of the same
 //     statement), the outbox row, the audit entry, the idempotency record
 //     and COMMIT, as a second batch.
 //
@@ -336,8 +338,12 @@ func (s *Service) submitOnce(ctx context.Context, p authz.Principal, jobID uuid.
 		OrgID: job.OrgID, CoverLetter: in.CoverLetter, CandidateName: cand.FullName, CnicMasked: cand.CNICMasked,
 		Gender: string(*profile.Gender), DateOfBirth: profile.DateOfBirth.Time,
 		DomicileProvince: string(*profile.DomicileProvince), DomicileDistrict: *profile.DomicileDistrict,
-		Skills: profile.Skills, ResumeText: profile.ResumeText, Profile: snapJSON, PhoneEnc: phone, HistoryID: historyID,
+		Skills: profile.Skills, ResumeText: profile.ResumeText, Profile: snapJSON, PhoneEnc: phone,
 	}, &receipt)
+	db.QueueHistoryInsert(&b2, db.HistoryInsertParams{
+		ID: historyID, ApplicationID: id, OrgID: job.OrgID, CandidateID: p.UserID, ToStatus: string(StatusSubmitted),
+		ChangedBy: p.UserID, ChangedAt: createdAt,
+	})
 	bt := batchTx{b: &b2}
 	if err := outbox.EnqueueTx(ctx, bt, submittedEvent(a)); err != nil {
 		return Submission{}, err

@@ -5,9 +5,11 @@ SELECT nextval('applications.receipt_seq')::bigint AS n;
 -- ApplicationSubmit writes a submission in one statement: the duplicate
 -- guard (whose primary key refuses a second application by the candidate
 -- to the job: unique violation guards_pkey), the receipt number (from
--- ReceiptNext, kept unique by the guard), the application in its monthly
--- partition and the first status-history row. Either all of it is written
--- or none.
+-- ReceiptNext, kept unique by the guard) and the application in its
+-- monthly partition. Either all of it is written or none. The first
+-- status-history row is not a CTE here: its insert policy checks that the
+-- application exists, which a sub-statement of the same statement cannot
+-- see (one snapshot), so HistoryInsert follows in the same batch.
 -- name: ApplicationSubmit :one
 WITH g AS (
     INSERT INTO applications.guards (job_id, candidate_id, application_id, created_at, receipt_number)
@@ -24,11 +26,6 @@ WITH g AS (
            @skills::text[], @resume_text, @profile, sqlc.narg('phone_enc')::bytea, @created_at
     FROM g
     RETURNING receipt_number
-), h AS (
-    INSERT INTO applications.status_history (id, application_id, org_id, candidate_id, from_status, to_status,
-                                             reason, changed_by, changed_at)
-    SELECT @history_id, @id, @org_id, @candidate_id, NULL, 'submitted', NULL, @candidate_id, @created_at
-    FROM g
 )
 SELECT receipt_number::text FROM a;
 
@@ -89,6 +86,9 @@ SET ai_score = @ai_score, eligible = @eligible, model_version = @model_version, 
 WHERE id = @id AND created_at = @created_at
   AND (scored_at IS NULL OR scored_at < @scored_at);
 
+-- HistoryInsert writes one status-history row. Its insert policy
+-- (migration 00420) refuses a row whose application the caller cannot see
+-- or whose org_id and candidate_id are not the application's.
 -- name: HistoryInsert :exec
 INSERT INTO applications.status_history (id, application_id, org_id, candidate_id, from_status, to_status, reason,
                                          changed_by, changed_at)

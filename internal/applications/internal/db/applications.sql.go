@@ -441,11 +441,6 @@ WITH g AS (
            $14::text[], $15, $16, $17::bytea, $4
     FROM g
     RETURNING receipt_number
-), h AS (
-    INSERT INTO applications.status_history (id, application_id, org_id, candidate_id, from_status, to_status,
-                                             reason, changed_by, changed_at)
-    SELECT $18, $3, $6, $2, NULL, 'submitted', NULL, $2, $4
-    FROM g
 )
 SELECT receipt_number::text FROM a
 `
@@ -468,15 +463,16 @@ type ApplicationSubmitParams struct {
 	ResumeText       string
 	Profile          json.RawMessage
 	PhoneEnc         []byte
-	HistoryID        uuid.UUID
 }
 
 // ApplicationSubmit writes a submission in one statement: the duplicate
 // guard (whose primary key refuses a second application by the candidate
 // to the job: unique violation guards_pkey), the receipt number (from
-// ReceiptNext, kept unique by the guard), the application in its monthly
-// partition and the first status-history row. Either all of it is written
-// or none.
+// ReceiptNext, kept unique by the guard) and the application in its
+// monthly partition. Either all of it is written or none. The first
+// status-history row is not a CTE here: its insert policy checks that the
+// application exists, which a sub-statement of the same statement cannot
+// see (one snapshot), so HistoryInsert follows in the same batch.
 func (q *Queries) ApplicationSubmit(ctx context.Context, arg ApplicationSubmitParams) (string, error) {
 	row := q.db.QueryRow(ctx, applicationSubmit,
 		arg.JobID,
@@ -496,7 +492,6 @@ func (q *Queries) ApplicationSubmit(ctx context.Context, arg ApplicationSubmitPa
 		arg.ResumeText,
 		arg.Profile,
 		arg.PhoneEnc,
-		arg.HistoryID,
 	)
 	var receipt_number string
 	err := row.Scan(&receipt_number)
@@ -522,6 +517,9 @@ type HistoryInsertParams struct {
 	ChangedAt     time.Time
 }
 
+// HistoryInsert writes one status-history row. Its insert policy
+// (migration 00420) refuses a row whose application the caller cannot see
+// or whose org_id and candidate_id are not the application's.
 func (q *Queries) HistoryInsert(ctx context.Context, arg HistoryInsertParams) error {
 	_, err := q.db.Exec(ctx, historyInsert,
 		arg.ID,

@@ -54,8 +54,16 @@ func QueueIdempotencyGet(b *pgx.Batch, userID uuid.UUID, key string, now any, ou
 func QueueApplicationSubmit(b *pgx.Batch, arg ApplicationSubmitParams, receipt *string) {
 	b.Queue(applicationSubmit, arg.JobID, arg.CandidateID, arg.ID, arg.CreatedAt, arg.ReceiptNumber, arg.OrgID,
 		arg.CoverLetter, arg.CandidateName, arg.CnicMasked, arg.Gender, arg.DateOfBirth, arg.DomicileProvince,
-		arg.DomicileDistrict, arg.Skills, arg.ResumeText, arg.Profile, arg.PhoneEnc, arg.HistoryID,
+		arg.DomicileDistrict, arg.Skills, arg.ResumeText, arg.Profile, arg.PhoneEnc,
 	).QueryRow(func(row pgx.Row) error { return row.Scan(receipt) })
+}
+
+// QueueHistoryInsert queues HistoryInsert (the submission's first history
+// row, after QueueApplicationSubmit: its insert policy must see the
+// application, which a CTE of that statement could not).
+func QueueHistoryInsert(b *pgx.Batch, arg HistoryInsertParams) {
+	b.Queue(historyInsert, arg.ID, arg.ApplicationID, arg.OrgID, arg.CandidateID, arg.FromStatus, arg.ToStatus,
+		arg.Reason, arg.ChangedBy, arg.ChangedAt)
 }
 
 // QueueReceiptNext queues ReceiptNext.
