@@ -61,13 +61,19 @@ $$;
 REVOKE ALL ON FUNCTION applications.history_matches_application(uuid, uuid, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION applications.history_matches_application(uuid, uuid, uuid) TO pvara_app;
 
+-- Beyond the application, the row's author and status: staff write history
+-- as themselves; a candidate writes only their own submission's first row
+-- and their withdrawal (every other status is a staff decision).
 DROP POLICY status_history_insert ON applications.status_history;
 CREATE POLICY status_history_insert ON applications.status_history FOR INSERT TO pvara_app WITH CHECK (
     (current_setting('app.scope', true) = 'system'
      OR (current_setting('app.scope', true) = 'org'
-         AND org_id = nullif(current_setting('app.org_id', true), '')::uuid)
+         AND org_id = nullif(current_setting('app.org_id', true), '')::uuid
+         AND changed_by = nullif(current_setting('app.user_id', true), '')::uuid)
      OR (current_setting('app.scope', true) = 'user'
-         AND candidate_id = nullif(current_setting('app.user_id', true), '')::uuid))
+         AND candidate_id = nullif(current_setting('app.user_id', true), '')::uuid
+         AND changed_by = candidate_id
+         AND to_status IN ('submitted', 'withdrawn')))
     AND applications.history_matches_application(application_id, org_id, candidate_id)
 );
 

@@ -321,25 +321,31 @@ func TestHistoryInsertMustMatchAVisibleApplication(t *testing.T) {
 	ctx := context.Background()
 	asCandA := postgres.UserScope(candAID)
 	asRecruiterA := postgres.OrgScope(w.orgA, w.tokens[recruiterA].UserID)
+	recruiterAID := w.tokens[recruiterA].UserID
 	for _, tc := range []struct {
 		name           string
 		scope          postgres.Scope
 		app, org, cand uuid.UUID
+		by             uuid.UUID
+		to             string
 		ok             bool
 	}{
-		{"candidate, own application", asCandA, appA, w.orgA, candAID, true},
-		{"candidate, own application named under another organisation", asCandA, appA, w.orgB, candAID, false},
-		{"candidate, another candidate's application", asCandA, appB, w.orgB, candAID, false},
-		{"candidate, an application that does not exist", asCandA, uuid.Must(uuid.NewV7()), w.orgA, candAID, false},
-		{"staff, own organisation's application", asRecruiterA, appA, w.orgA, candAID, true},
-		{"staff, another organisation's application", asRecruiterA, appB, w.orgA, candBID, false},
-		{"staff, own organisation's application named with another candidate", asRecruiterA, appA, w.orgA, candBID, false},
-		{"system, an application named under another organisation", postgres.SystemScope(), appA, w.orgB, candAID, false},
+		{"candidate, own application", asCandA, appA, w.orgA, candAID, candAID, "withdrawn", true},
+		{"candidate, own application named under another organisation", asCandA, appA, w.orgB, candAID, candAID, "withdrawn", false},
+		{"candidate, another candidate's application", asCandA, appB, w.orgB, candAID, candAID, "withdrawn", false},
+		{"candidate, an application that does not exist", asCandA, uuid.Must(uuid.NewV7()), w.orgA, candAID, candAID, "withdrawn", false},
+		{"candidate, a staff decision (hired)", asCandA, appA, w.orgA, candAID, candAID, "hired", false},
+		{"candidate, naming someone else as the author", asCandA, appA, w.orgA, candAID, recruiterAID, "withdrawn", false},
+		{"staff, own organisation's application", asRecruiterA, appA, w.orgA, candAID, recruiterAID, "shortlisted", true},
+		{"staff, another organisation's application", asRecruiterA, appB, w.orgA, candBID, recruiterAID, "shortlisted", false},
+		{"staff, own organisation's application named with another candidate", asRecruiterA, appA, w.orgA, candBID, recruiterAID, "shortlisted", false},
+		{"staff, naming someone else as the author", asRecruiterA, appA, w.orgA, candAID, candAID, "shortlisted", false},
+		{"system, an application named under another organisation", postgres.SystemScope(), appA, w.orgB, candAID, candAID, "withdrawn", false},
 	} {
 		err := postgres.ScopedTx(ctx, w.db.App, tc.scope, func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, `INSERT INTO applications.status_history (id, application_id, org_id, candidate_id,
-				from_status, to_status, changed_by, changed_at) VALUES ($1, $2, $3, $4, 'submitted', 'withdrawn', $4, now())`,
-				uuid.Must(uuid.NewV7()), tc.app, tc.org, tc.cand)
+				from_status, to_status, changed_by, changed_at) VALUES ($1, $2, $3, $4, 'submitted', $5, $6, now())`,
+				uuid.Must(uuid.NewV7()), tc.app, tc.org, tc.cand, tc.to, tc.by)
 			return err
 		})
 		if tc.ok {
