@@ -52,6 +52,13 @@ cd "$(dirname "$0")/.."
 : "${LOAD_RUN_ARGS:=}"
 # The pgbench scripts (scripts/pgbench/), in turn: with and without a key.
 : "${LOAD_PGBENCH_SCRIPTS:=submit_key.sql,submit.sql}"
+# VACUUM (ANALYZE) the database before each scenario and before pgbench:
+# "auto" does it when the server runs without autovacuum (this machine's CI
+# configuration turns it off), so that every run starts from the state
+# autovacuum keeps in production: visibility maps set, statistics fresh,
+# GIN pending lists merged. Without it, each run leaves the next more dead
+# weight (docs/benchmarks.md, "Autovacuum"). 1: always, 0: never.
+: "${LOAD_VACUUM:=auto}"
 
 mkdir -p "$LOAD_STATE/bin"
 go build -o "$LOAD_STATE/bin/pvara" ./cmd/pvara
@@ -107,8 +114,23 @@ stop_server() {
 }
 trap stop_server EXIT
 
+if [[ $LOAD_VACUUM == auto ]]; then
+	LOAD_VACUUM=0
+	if [[ $(psql "$DB_URL" -Atc "SHOW autovacuum") == off ]]; then
+		echo "the server runs without autovacuum: VACUUM (ANALYZE) before each run, as autovacuum would keep it (LOAD_VACUUM=0 to skip)"
+		LOAD_VACUUM=1
+	fi
+fi
+vacuum() {
+	[[ $LOAD_VACUUM == 1 ]] || return 0
+	local t0=$SECONDS
+	psql "$DB_URL" -qc "VACUUM (ANALYZE)"
+	echo "VACUUM (ANALYZE) before $1: $((SECONDS - t0)) s" | tee -a "$LOAD_OUT"
+}
+
 echo "commit $(git rev-parse --short HEAD), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$LOAD_OUT"
 for scenario in ${LOAD_SCENARIOS//,/ }; do
+	vacuum "$scenario"
 	start_server
 	echo "load average $(cut -d' ' -f1-3 /proc/loadavg) before $scenario" | tee -a "$LOAD_OUT"
 	"$LOAD_STATE/bin/pvara-load" run -target "http://127.0.0.1:$LOAD_PORT" -orgs "$LOAD_ORGS" -reserve "$LOAD_RESERVE" \
@@ -124,6 +146,7 @@ if [[ $LOAD_PGBENCH == 1 ]]; then
 	# submit_setup.sql adds their 10,000 candidates and their job.
 	psql "$DB_URL" -q -f scripts/pgbench/submit_setup.sql
 	for script in ${LOAD_PGBENCH_SCRIPTS//,/ }; do
+		vacuum "pgbench $script"
 		echo "pgbench: the submission's SQL ($script), closed loop, $LOAD_PGBENCH_CLIENTS clients, ${LOAD_DURATION}, load average $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$LOAD_OUT"
 		pgbench -n -M prepared -c "$LOAD_PGBENCH_CLIENTS" -j 2 -T "${LOAD_DURATION%s}" -f "scripts/pgbench/$script" "$DB_URL" 2>&1 |
 			grep -E "^(number of transactions|latency|tps|number of failed)" | tee -a "$LOAD_OUT"
