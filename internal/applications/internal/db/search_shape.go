@@ -190,4 +190,3 @@ func (q *Queries) ApplicationSearch(ctx context.Context, f SearchFilter, by Sear
 	}
 	return items, rows.Err()
 }
-
