@@ -53,8 +53,13 @@ func (a *app) wireApplications(_ context.Context) error {
 // wireApplicationSearch adds staff search, the CSV export and job metrics,
 // and the maintenance task that refreshes the metrics view.
 func (a *app) wireApplicationSearch(cursors *httpx.Cursors) error {
+	shapes := a.cfg.Apps.SearchGenericShapes
+	if shapes == 0 {
+		shapes = -1 // the key's 0 is "none"; SearchDeps' 0 is its default
+	}
 	search, err := applications.NewSearch(applications.SearchDeps{
 		DB: a.db, Cursors: cursors, Logger: a.logger.With("module", "applications"), Clock: a.clock,
+		GenericShapes: shapes,
 		JobOrg: func(ctx context.Context, p authz.Principal, id uuid.UUID) (uuid.UUID, error) {
 			j, err := a.jobs.Get(ctx, &p, id)
 			return j.OrgID, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,6 +38,13 @@ type SearchDeps struct {
 	JobOrg JobOrgFunc
 	// Cursors signs the search's page cursors.
 	Cursors *httpx.Cursors
+	// GenericShapes is how many distinct search shapes (which filters are
+	// present, the order, a cursor or not) run on a cached generic plan;
+	// the shapes seen after them are planned per request (0: 32; negative:
+	// none). Each cached plan costs PostgreSQL about 290 kB in every
+	// connection that ran it, so this bounds that memory whatever filters
+	// clients combine ("Plan settings" in docs/applications.md).
+	GenericShapes int
 	// Logger defaults to discarding; Clock to time.Now.
 	Logger *slog.Logger
 	Clock  func() time.Time
@@ -48,6 +56,7 @@ type Search struct {
 	db      *pgxpool.Pool
 	jobOrg  JobOrgFunc
 	cursors *httpx.Cursors
+	shapes  *shapeSet
 	logger  *slog.Logger
 	now     func() time.Time
 }
@@ -63,7 +72,43 @@ func NewSearch(deps SearchDeps) (*Search, error) {
 	if deps.Clock == nil {
 		deps.Clock = time.Now
 	}
-	return &Search{db: deps.DB, jobOrg: deps.JobOrg, cursors: deps.Cursors, logger: deps.Logger, now: deps.Clock}, nil
+	if deps.GenericShapes == 0 {
+		deps.GenericShapes = 32
+	}
+	return &Search{db: deps.DB, jobOrg: deps.JobOrg, cursors: deps.Cursors, logger: deps.Logger, now: deps.Clock,
+		shapes: &shapeSet{max: deps.GenericShapes, set: map[string]struct{}{}}}, nil
+}
+
+// shapeSet is the search shapes that run on a cached generic plan, named by
+// their SQL (db.SearchStatement): the first max seen, kept for the life of
+// the process.
+type shapeSet struct {
+	mu   sync.RWMutex
+	set  map[string]struct{}
+	max  int
+	full bool
+}
+
+// admit reports whether the shape of sql runs on a generic plan, adding it
+// while there is room; full is true the first time a shape finds none.
+func (s *shapeSet) admit(sql string) (ok, full bool) {
+	s.mu.RLock()
+	_, ok = s.set[sql]
+	s.mu.RUnlock()
+	if ok {
+		return true, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok = s.set[sql]; ok {
+		return true, false
+	}
+	if len(s.set) < s.max {
+		s.set[sql] = struct{}{}
+		return true, false
+	}
+	full, s.full = !s.full, true
+	return false, full
 }
 
 // Sort orders of staff search.
@@ -196,12 +241,21 @@ func (s *Search) Search(ctx context.Context, p authz.Principal, q SearchQuery) (
 	if q.Cursor != "" && f.CursorAt == nil && f.CursorScore == nil && f.CursorRank == nil {
 		return nil, nil, apperr.ErrBadCursor
 	}
+	st := db.NewSearchStatement(f, searchOrder[q.Sort])
+	generic := false
+	if q.Q == "" {
+		var full bool
+		generic, full = s.shapes.admit(st.SQL)
+		if full {
+			s.logger.WarnContext(ctx, "applications: more distinct staff-search shapes than applications.search generic shapes; the others are planned per request")
+		}
+	}
 	var rows []db.SearchRow
 	// One query: the scope, the planner settings and the query go in one
 	// round trip (ScopedTx would take four).
-	err := postgres.ScopedRead(ctx, s.db, searchScope(p, q), func(conn postgres.DBTX) error {
+	err := postgres.ScopedRead(ctx, s.db, searchScope(p, q, generic), func(conn postgres.DBTX) error {
 		var err error
-		rows, err = db.New(conn).ApplicationSearch(ctx, f, searchOrder[q.Sort])
+		rows, err = db.New(conn).ApplicationSearch(ctx, st)
 		return err
 	})
 	if err != nil {
@@ -264,8 +318,8 @@ func ExplainSearch(p authz.Principal, q SearchQuery) (string, []any, postgres.Sc
 	if err := q.validate(); err != nil {
 		return "", nil, postgres.Scope{}, err
 	}
-	sql, args := db.SearchStatement(searchFilter(p, q), searchOrder[q.Sort])
-	return sql, args, searchScope(p, q), nil
+	st := db.NewSearchStatement(searchFilter(p, q), searchOrder[q.Sort])
+	return st.SQL, st.Args, searchScope(p, q, q.Q == ""), nil
 }
 
 // searchScope is the caller's scope plus the planner settings of the
@@ -276,7 +330,10 @@ func ExplainSearch(p authz.Principal, q SearchQuery) (string, []any, postgres.Sc
 //     q, the statement (db.SearchStatement) holds only the filters that
 //     are present, so its generic plan already uses their index and prunes
 //     partitions at run time: force_generic_plan, planned once per shape
-//     and connection instead of 0.4–1.8 ms of planning per request. With
+//     and connection instead of 0.4–1.8 ms of planning per request. A
+//     cached generic plan holds about 290 kB in each connection, so only
+//     the first GenericShapes shapes (generic) get one; rarer combinations
+//     are planned per request with the same statement. With
 //     q, whether to read the GIN index and sort the matches or to walk the
 //     ordered index and check each row depends on how common the words
 //     are, which only a plan made for the value can weigh:
@@ -292,11 +349,15 @@ func ExplainSearch(p authz.Principal, q SearchQuery) (string, []any, postgres.Sc
 //   - jit off: a walk that may read many rows has a high estimated cost,
 //     which triggers JIT compilation (≈75 ms) for a query that then reads
 //     one page.
-func searchScope(p authz.Principal, q SearchQuery) postgres.Scope {
+func searchScope(p authz.Principal, q SearchQuery, generic bool) postgres.Scope {
 	sc := p.Scope()
-	sc.Settings = walkSettings
-	if q.Q != "" {
+	switch {
+	case q.Q != "":
 		sc.Settings = textSettings
+	case generic:
+		sc.Settings = walkSettings
+	default:
+		sc.Settings = walkCustomSettings
 	}
 	return sc
 }
@@ -304,6 +365,8 @@ func searchScope(p authz.Principal, q SearchQuery) postgres.Scope {
 // The settings of searchScope, shared (never modified).
 var (
 	walkSettings = []postgres.Setting{{Name: "plan_cache_mode", Value: "force_generic_plan"}, {Name: "jit", Value: "off"},
+		{Name: "enable_sort", Value: "off"}}
+	walkCustomSettings = []postgres.Setting{{Name: "plan_cache_mode", Value: "force_custom_plan"}, {Name: "jit", Value: "off"},
 		{Name: "enable_sort", Value: "off"}}
 	textSettings = []postgres.Setting{{Name: "plan_cache_mode", Value: "force_custom_plan"}, {Name: "jit", Value: "off"}}
 )

@@ -24,6 +24,7 @@ import (
 	"github.com/pvara-gov/pvara/internal/platform/authz"
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
 	"github.com/pvara-gov/pvara/internal/platform/logx"
+	"github.com/pvara-gov/pvara/internal/platform/postgres"
 	"github.com/pvara-gov/pvara/internal/platform/testenv"
 )
 
@@ -356,6 +357,59 @@ func TestSearchFiltersSortsAndPages(t *testing.T) {
 	// The other organisation sees exactly its own ten.
 	require.Len(t, e.searchAll("recB", url.Values{}, 100), 10)
 	require.Empty(t, e.searchAll("recB", url.Values{"job_id": {jobA1.String()}}, 100))
+}
+
+// TestSearchGenericShapesAreBounded: the first GenericShapes search shapes
+// run on their cached generic plan, later ones are planned per request
+// (their generic plans would cost PostgreSQL memory in every connection),
+// and a text search always is. Read off pg_prepared_statements of the one
+// connection of the pool.
+func TestSearchGenericShapesAreBounded(t *testing.T) {
+	t.Parallel()
+	e := newSearchEnv(t)
+	cfg := e.db.AppConfig()
+	cfg.MaxConns = 1
+	pool, err := postgres.Open(t.Context(), cfg, nil)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	cursors, err := httpx.NewCursors([]byte("search-test-cursor-secret"))
+	require.NoError(t, err)
+	svc, err := applications.NewSearch(applications.SearchDeps{DB: pool, Cursors: cursors, GenericShapes: 1,
+		JobOrg: func(context.Context, authz.Principal, uuid.UUID) (uuid.UUID, error) { return e.orgA, nil }})
+	require.NoError(t, err)
+	e.insert(&fixture{Org: e.orgA, Job: e.job(e.orgA), Name: "Ayesha Khan", Status: "shortlisted"})
+	p := authz.Principal{UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleRecruiter, OrgID: e.orgA}
+	shapes := map[string]applications.SearchQuery{
+		"generic": {Status: "shortlisted"},                  // the first shape: admitted
+		"custom":  {Province: "punjab"},                     // the second: planned per request
+		"text":    {Q: "khan", Sort: applications.SortScore}, // text: always per request
+	}
+	for _, name := range []string{"generic", "custom", "text"} {
+		for range 3 {
+			items, _, err := svc.Search(t.Context(), p, shapes[name])
+			require.NoError(t, err)
+			require.Len(t, items, 1, name)
+		}
+	}
+	rows, err := pool.Query(t.Context(), `SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements
+		WHERE statement LIKE '%FROM applications.applications%'`)
+	require.NoError(t, err)
+	got := map[string][2]int64{}
+	for rows.Next() {
+		var stmt string
+		var g, c int64
+		require.NoError(t, rows.Scan(&stmt, &g, &c))
+		switch {
+		case strings.Contains(stmt, "websearch_to_tsquery"):
+			got["text"] = [2]int64{g, c}
+		case strings.Contains(stmt, "status = "):
+			got["generic"] = [2]int64{g, c}
+		case strings.Contains(stmt, "domicile_province = "):
+			got["custom"] = [2]int64{g, c}
+		}
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, map[string][2]int64{"generic": {3, 0}, "custom": {0, 3}, "text": {0, 3}}, got)
 }
 
 func TestSearchRelevance(t *testing.T) {

@@ -71,6 +71,9 @@ type Apps struct {
 	// the application_metrics view behind GET /v1/jobs/{job_id}/metrics:
 	// the figures are at most this old.
 	MetricsRefreshInterval time.Duration `mapstructure:"metrics_refresh_interval"`
+	// SearchGenericShapes is how many distinct staff-search filter combinations run on a cached generic plan (about
+	// 290 kB of PostgreSQL memory each, in every connection that ran it); later ones are planned per request.
+	SearchGenericShapes int `mapstructure:"search_generic_shapes"`
 }
 
 // Screening configures the screening module's worker role (the consumer
@@ -478,7 +481,7 @@ func Defaults() Config {
 			RegisterIPWindow:       time.Hour,
 		},
 		Jobs: Jobs{CacheTTL: 5 * time.Minute, LocalCacheTTL: 500 * time.Millisecond, CloseEvery: time.Minute},
-		Apps: Apps{MetricsRefreshInterval: 5 * time.Minute},
+		Apps: Apps{MetricsRefreshInterval: 5 * time.Minute, SearchGenericShapes: 32},
 		Screening: Screening{
 			CorpusRefresh: time.Hour, CorpusMaxJobs: 20000, RescreenBatch: 1000, RescreenLease: 30 * time.Second,
 			RescreenPoll: time.Second, RescreenMaxAttempts: 5, RankingTTL: time.Hour,
@@ -611,6 +614,7 @@ func (c *Config) Validate() error {
 		{c.Jobs.CacheTTL >= 0 && c.Jobs.CacheTTL <= time.Hour, "jobs.cache_ttl", "a duration between 0s (off) and 1h"},
 		{c.Jobs.LocalCacheTTL >= 0 && c.Jobs.LocalCacheTTL <= time.Second, "jobs.local_cache_ttl", "a duration between 0s (off) and 1s"},
 		{c.Apps.MetricsRefreshInterval >= time.Second && c.Apps.MetricsRefreshInterval <= 24*time.Hour, "applications.metrics_refresh_interval", "a duration between 1s and 24h"},
+		{c.Apps.SearchGenericShapes >= 0 && c.Apps.SearchGenericShapes <= 1024, "applications.search_generic_shapes", "a number between 0 (every search planned per request) and 1024"},
 		{c.Jobs.CloseEvery >= time.Second && c.Jobs.CloseEvery <= time.Hour, "jobs.close_every", "a duration between 1s and 1h"},
 		{c.Screening.CorpusRefresh >= time.Minute && c.Screening.CorpusRefresh <= 24*time.Hour, "screening.corpus_refresh", "a duration between 1m and 24h"},
 		{c.Screening.CorpusMaxJobs >= 1 && c.Screening.CorpusMaxJobs <= 1_000_000, "screening.corpus_max_jobs", "a number between 1 and 1000000"},

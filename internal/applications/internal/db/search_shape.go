@@ -87,12 +87,20 @@ const searchColumns = `SELECT id, created_at, job_id, candidate_id, receipt_numb
 // (docs/applications.md, "Known limits").
 const searchRank = `ts_rank(search, websearch_to_tsquery('simple', $2::text))::real`
 
-// SearchStatement is the SQL and arguments of f in order by. The SQL
-// depends only on which filters are present (the shape), never on their
-// values, so there are a bounded number of statements (at most 2^8 × 2
-// sorts × with and without a cursor), each prepared once per connection.
-// Exported for applications.ExplainSearch (pvara-load explain).
-func SearchStatement(f SearchFilter, by SearchSort) (string, []any) {
+// SearchStatement is one staff search's SQL and arguments. The SQL depends
+// only on which filters are present and the order (the shape), never on
+// their values, so it names the shape: there are a bounded number of them
+// (2^8 filter sets × 3 orders × with and without a cursor), and each is
+// prepared once per connection that runs it.
+type SearchStatement struct {
+	SQL  string
+	Args []any
+	// ranked: the rows end with the rank (relevance order).
+	ranked bool
+}
+
+// NewSearchStatement builds the statement of f in order by.
+func NewSearchStatement(f SearchFilter, by SearchSort) SearchStatement {
 	var b strings.Builder
 	b.Grow(len(searchColumns) + 600)
 	b.WriteString(searchColumns)
@@ -163,13 +171,12 @@ func SearchStatement(f SearchFilter, by SearchSort) (string, []any) {
 	}
 	args = append(args, f.Limit)
 	b.WriteString("\nLIMIT $" + strconv.Itoa(len(args)) + "::integer")
-	return b.String(), args
+	return SearchStatement{SQL: b.String(), Args: args, ranked: by == SearchByRelevance}
 }
 
-// ApplicationSearch runs SearchStatement(f, by).
-func (q *Queries) ApplicationSearch(ctx context.Context, f SearchFilter, by SearchSort) ([]SearchRow, error) {
-	sql, args := SearchStatement(f, by)
-	rows, err := q.db.Query(ctx, sql, args...)
+// ApplicationSearch runs st.
+func (q *Queries) ApplicationSearch(ctx context.Context, st SearchStatement) ([]SearchRow, error) {
+	rows, err := q.db.Query(ctx, st.SQL, st.Args...)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +187,7 @@ func (q *Queries) ApplicationSearch(ctx context.Context, f SearchFilter, by Sear
 		dest := []any{&i.ID, &i.CreatedAt, &i.JobID, &i.CandidateID, &i.ReceiptNumber, &i.Status,
 			&i.CandidateName, &i.CnicMasked, &i.Gender, &i.DomicileProvince, &i.DomicileDistrict, &i.Skills,
 			&i.Eligible, &i.ScoreKey, &i.UpdatedAt}
-		if by == SearchByRelevance {
+		if st.ranked {
 			dest = append(dest, &i.Rank)
 		}
 		if err := rows.Scan(dest...); err != nil {
