@@ -380,8 +380,8 @@ func TestSearchGenericShapesAreBounded(t *testing.T) {
 	e.insert(&fixture{Org: e.orgA, Job: e.job(e.orgA), Name: "Ayesha Khan", Status: "shortlisted"})
 	p := authz.Principal{UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleRecruiter, OrgID: e.orgA}
 	shapes := map[string]applications.SearchQuery{
-		"generic": {Status: "shortlisted"},                  // the first shape: admitted
-		"custom":  {Province: "punjab"},                     // the second: planned per request
+		"generic": {Status: "shortlisted"},                   // the first shape: admitted
+		"custom":  {Province: "punjab"},                      // the second: planned per request
 		"text":    {Q: "khan", Sort: applications.SortScore}, // text: always per request
 	}
 	for _, name := range []string{"generic", "custom", "text"} {
