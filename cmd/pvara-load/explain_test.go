@@ -6,11 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alexedwards/argon2id"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pvara-gov/pvara/internal/applications/appsload"
-	"github.com/pvara-gov/pvara/internal/platform/fieldcrypt"
 	"github.com/pvara-gov/pvara/internal/platform/testenv"
 )
 
@@ -20,13 +18,7 @@ import (
 func TestExplain(t *testing.T) {
 	t.Parallel()
 	d := testenv.NewDB(t)
-	k, err := fieldcrypt.GenerateKey()
-	require.NoError(t, err)
-	bk, err := fieldcrypt.GenerateKey()
-	require.NoError(t, err)
-	cipher, err := fieldcrypt.New([]fieldcrypt.Key{{ID: "k1", Secret: k}}, bk)
-	require.NoError(t, err)
-	hash, err := argon2id.CreateHash(appsload.Password, &argon2id.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})
+	cipher, hash, err := appsload.CheapSecrets()
 	require.NoError(t, err)
 	_, err = appsload.Seed(t.Context(), d.Owner, appsload.Config{Jobs: 200, Open: 20, Orgs: 3, StaffPerOrg: 1,
 		Candidates: 300, Reserve: 10, Applications: 2000, Months: 3, PasswordHash: hash, Cipher: cipher})

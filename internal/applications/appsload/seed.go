@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alexedwards/argon2id"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -498,4 +499,24 @@ func minTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// CheapSecrets returns fresh field keys and a hash of Password made with the
+// cheapest argon2id parameters: the Cipher and PasswordHash of a small seed
+// in a test, which checks the data, not argon2.
+func CheapSecrets() (*fieldcrypt.Cipher, string, error) {
+	k, err := fieldcrypt.GenerateKey()
+	if err != nil {
+		return nil, "", err
+	}
+	bk, err := fieldcrypt.GenerateKey()
+	if err != nil {
+		return nil, "", err
+	}
+	cipher, err := fieldcrypt.New([]fieldcrypt.Key{{ID: "k1", Secret: k}}, bk)
+	if err != nil {
+		return nil, "", err
+	}
+	hash, err := argon2id.CreateHash(Password, &argon2id.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})
+	return cipher, hash, err
 }

@@ -16,14 +16,7 @@ import (
 func TestSeed(t *testing.T) {
 	t.Parallel()
 	d := testenv.NewDB(t)
-	k, err := fieldcrypt.GenerateKey()
-	require.NoError(t, err)
-	bk, err := fieldcrypt.GenerateKey()
-	require.NoError(t, err)
-	cipher, err := fieldcrypt.New([]fieldcrypt.Key{{ID: "k1", Secret: k}}, bk)
-	require.NoError(t, err)
-	// A cheap hash: the test checks the seeder, not argon2.
-	hash, err := argon2id.CreateHash(appsload.Password, &argon2id.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})
+	cipher, hash, err := appsload.CheapSecrets()
 	require.NoError(t, err)
 	res, err := appsload.Seed(t.Context(), d.Owner, appsload.Config{
 		Jobs: 3000, Open: 60, Orgs: 4, StaffPerOrg: 2, Candidates: 600, Reserve: 100, Applications: 4000,

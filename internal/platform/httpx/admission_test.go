@@ -14,6 +14,7 @@ import (
 
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
 	"github.com/pvara-gov/pvara/internal/platform/logx"
+	"github.com/pvara-gov/pvara/internal/platform/metrics"
 )
 
 // TestAdmission: with one write slot and no queue, a second write while
@@ -119,20 +120,8 @@ func post(url string, codes chan<- int) {
 // metricValue is the value of the counter or gauge name{class=class} in reg.
 func metricValue(t *testing.T, reg *prometheus.Registry, name, class string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
+	v, found, err := metrics.Value(reg, name, "class", class)
 	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "class" && l.GetValue() == class {
-					return m.GetCounter().GetValue() + m.GetGauge().GetValue()
-				}
-			}
-		}
-	}
-	t.Fatalf("metric %s{class=%q} not found", name, class)
-	return 0
+	require.True(t, found, "metric %s{class=%q}", name, class)
+	return v
 }

@@ -21,3 +21,33 @@ func NewRegistry() *prometheus.Registry {
 // LatencyBuckets are histogram buckets in seconds for request and query
 // latencies, from 0.5 ms to 10 s.
 var LatencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// Value is the value of the first series of the counter or gauge name in g
+// whose labels include labels (name, value, name, value, ...); found is
+// false when there is none. For tests and benchmarks that check what a
+// component exported.
+func Value(g prometheus.Gatherer, name string, labels ...string) (v float64, found bool, err error) {
+	mfs, err := g.Gather()
+	if err != nil {
+		return 0, false, err
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			got := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				got[lp.GetName()] = lp.GetValue()
+			}
+			for i := 0; i+1 < len(labels); i += 2 {
+				if got[labels[i]] != labels[i+1] {
+					continue series
+				}
+			}
+			return m.GetCounter().GetValue() + m.GetGauge().GetValue(), true, nil
+		}
+	}
+	return 0, false, nil
+}

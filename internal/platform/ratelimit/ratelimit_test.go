@@ -21,6 +21,7 @@ import (
 	"github.com/pvara-gov/pvara/internal/platform/authz"
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
 	"github.com/pvara-gov/pvara/internal/platform/logx"
+	"github.com/pvara-gov/pvara/internal/platform/metrics"
 	"github.com/pvara-gov/pvara/internal/platform/redisx"
 	"github.com/pvara-gov/pvara/internal/platform/testenv"
 )
@@ -144,30 +145,13 @@ func TestRequestAfterTheLimitIs429(t *testing.T) {
 	require.Equal(t, 2.0, decisions(t, reg, "api", "limited"))
 }
 
-// metric reads one series of reg: the metric name and its labels.
+// metric reads one series of reg: the metric name and its labels (0 when
+// absent).
 func metric(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
+	v, _, err := metrics.Value(reg, name, labels...)
 	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.GetMetric() {
-			got := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				got[lp.GetName()] = lp.GetValue()
-			}
-			for i := 0; i+1 < len(labels); i += 2 {
-				if got[labels[i]] != labels[i+1] {
-					continue series
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
+	return v
 }
 
 func decisions(t *testing.T, reg *prometheus.Registry, policy, outcome string) float64 {
