@@ -9,20 +9,22 @@ import (
 	"github.com/google/uuid"
 )
 
-// Staff search in recency or score order (GET /v1/applications without
-// relevance) is the one query of this module whose SQL is built at run
-// time: a dynamic filter that sqlc cannot express (CONVENTIONS.md, rule 7).
-// This file is written by hand and survives `sqlc generate`.
+// Staff search (GET /v1/applications) is the one query of this module
+// whose SQL is built at run time: a dynamic filter that sqlc cannot
+// express (CONVENTIONS.md, rule 7). This file is written by hand and
+// survives `sqlc generate`.
 //
-// Why not one sqlc query with `(narg IS NULL OR col = narg)` per filter, as
-// the relevance query has: such a statement can only be run fast with
-// plan_cache_mode = force_custom_plan (a generic plan keeps every OR and
-// can use no index for them), and a custom plan is planned again on every
-// call: 0.4–1.8 ms over ten partitions, more than the query itself. The
-// statement built here holds only the filters that are present, so its
-// generic plan (planned once per connection and shape, then cached by pgx
-// and PostgreSQL) already has every index condition, and the partitions a
+// Why not one sqlc query with `(narg IS NULL OR col = narg)` per filter:
+// such a statement can only be run fast with plan_cache_mode =
+// force_custom_plan (a generic plan keeps every OR and can use no index
+// for them), and a custom plan is planned again on every call: 0.4–1.8 ms
+// over ten partitions, more than the query itself. The statement built
+// here holds only the filters that are present, so its generic plan
+// (planned once per connection and shape, then cached by pgx and
+// PostgreSQL) already has every index condition, and the partitions a
 // submission window excludes are pruned when it starts (run-time pruning).
+// Text searches still run custom plans (the service's choice); they share
+// the builder so that every order has one code path.
 // docs/applications.md, "Plan settings", has the measurements.
 
 // SearchSort is the order of a search built here.
