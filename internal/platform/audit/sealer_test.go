@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pvara-gov/pvara/internal/platform/metrics"
 	"github.com/pvara-gov/pvara/internal/platform/postgres"
 	"github.com/pvara-gov/pvara/internal/platform/testenv"
 )
@@ -90,19 +91,10 @@ func (f *fixture) entryAt(t testing.TB, seq int64) uuid.UUID {
 // gauge reads a metric without labels from reg (gauge or counter).
 func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
+	v, found, err := metrics.Value(reg, name)
 	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			m := mf.GetMetric()[0]
-			if m.GetGauge() != nil {
-				return m.GetGauge().GetValue()
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
+	require.True(t, found, "no metric %s", name)
+	return v
 }
 
 func TestRecordNeedsAnAction(t *testing.T) {

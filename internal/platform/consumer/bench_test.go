@@ -12,6 +12,7 @@ import (
 
 	"github.com/pvara-gov/pvara/internal/platform/consumer"
 	"github.com/pvara-gov/pvara/internal/platform/kafka"
+	"github.com/pvara-gov/pvara/internal/platform/metrics"
 	"github.com/pvara-gov/pvara/internal/platform/outbox"
 	"github.com/pvara-gov/pvara/internal/platform/testenv"
 )
@@ -75,17 +76,9 @@ func runUntil(b *testing.B, d *testenv.DB, addrs []string, n int) time.Duration 
 	start := time.Now()
 	go func() { done <- r.Run(ctx) }()
 	for {
-		mfs, err := reg.Gather()
+		handled, _, err := metrics.Value(reg, "pvara_consumer_events_total")
 		if err != nil {
 			b.Fatal(err)
-		}
-		var handled float64
-		for _, mf := range mfs {
-			if mf.GetName() == "pvara_consumer_events_total" {
-				for _, m := range mf.GetMetric() {
-					handled += m.GetCounter().GetValue()
-				}
-			}
 		}
 		if int(handled) >= n {
 			break

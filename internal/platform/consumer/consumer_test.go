@@ -21,6 +21,7 @@ import (
 
 	"github.com/pvara-gov/pvara/internal/platform/consumer"
 	"github.com/pvara-gov/pvara/internal/platform/kafka"
+	"github.com/pvara-gov/pvara/internal/platform/metrics"
 	"github.com/pvara-gov/pvara/internal/platform/outbox"
 	"github.com/pvara-gov/pvara/internal/platform/postgres"
 	"github.com/pvara-gov/pvara/internal/platform/testenv"
@@ -128,39 +129,17 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	t.Fatalf("timed out after %s waiting for %s", timeout, what)
 }
 
+// metricValue sums the series of name on reg that carry labels (counters,
+// gauges, histograms' observation counts).
 func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metric:
-		for _, m := range mf.GetMetric() {
-			for k, v := range labels {
-				found := false
-				for _, lp := range m.GetLabel() {
-					if lp.GetName() == k && lp.GetValue() == v {
-						found = true
-					}
-				}
-				if !found {
-					continue metric
-				}
-			}
-			switch {
-			case m.Counter != nil:
-				sum += m.Counter.GetValue()
-			case m.Gauge != nil:
-				sum += m.Gauge.GetValue()
-			case m.Histogram != nil:
-				sum += float64(m.Histogram.GetSampleCount())
-			}
-		}
+	var pairs []string
+	for k, v := range labels {
+		pairs = append(pairs, k, v)
 	}
-	return sum
+	v, _, err := metrics.Value(reg, name, pairs...)
+	require.NoError(t, err)
+	return v
 }
 
 // readDLQ reads the dead-letter topic from the start until it holds want

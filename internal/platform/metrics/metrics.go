@@ -22,11 +22,11 @@ func NewRegistry() *prometheus.Registry {
 // latencies, from 0.5 ms to 10 s.
 var LatencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
-// Value is the value of the first series of the counter or gauge name in g
-// whose labels include labels (name, value, name, value, ...); found is
-// false when there is none. For tests and benchmarks that check what a
-// component exported.
-func Value(g prometheus.Gatherer, name string, labels ...string) (v float64, found bool, err error) {
+// Value sums the series of the metric name in g whose labels include
+// labels (name, value, name, value, ...): counters and gauges by value,
+// histograms by their number of observations. found is false when no series
+// matched. For tests and benchmarks that check what a component exported.
+func Value(g prometheus.Gatherer, name string, labels ...string) (sum float64, found bool, err error) {
 	mfs, err := g.Gather()
 	if err != nil {
 		return 0, false, err
@@ -46,8 +46,16 @@ func Value(g prometheus.Gatherer, name string, labels ...string) (v float64, fou
 					continue series
 				}
 			}
-			return m.GetCounter().GetValue() + m.GetGauge().GetValue(), true, nil
+			found = true
+			switch {
+			case m.Counter != nil:
+				sum += m.Counter.GetValue()
+			case m.Gauge != nil:
+				sum += m.Gauge.GetValue()
+			case m.Histogram != nil:
+				sum += float64(m.Histogram.GetSampleCount())
+			}
 		}
 	}
-	return 0, false, nil
+	return sum, found, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/pvara-gov/pvara/internal/platform/metrics"
 	"github.com/pvara-gov/pvara/internal/platform/outbox"
 	"github.com/pvara-gov/pvara/internal/platform/testenv"
 )
@@ -21,25 +22,9 @@ import (
 // metricValue sums the samples of a metric family on reg.
 func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
+	v, _, err := metrics.Value(reg, name)
 	require.NoError(t, err)
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			switch {
-			case m.Counter != nil:
-				sum += m.Counter.GetValue()
-			case m.Gauge != nil:
-				sum += m.Gauge.GetValue()
-			case m.Histogram != nil:
-				sum += float64(m.Histogram.GetSampleCount())
-			}
-		}
-	}
-	return sum
+	return v
 }
 
 func TestRelayDrainsTheOutboxInKeyOrderAndCreatesTopics(t *testing.T) {

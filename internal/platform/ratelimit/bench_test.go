@@ -13,6 +13,7 @@ import (
 	"github.com/pvara-gov/pvara/internal/platform/authz"
 	"github.com/pvara-gov/pvara/internal/platform/httpx"
 	"github.com/pvara-gov/pvara/internal/platform/logx"
+	"github.com/pvara-gov/pvara/internal/platform/metrics"
 	"github.com/pvara-gov/pvara/internal/platform/redisx"
 	"github.com/pvara-gov/pvara/internal/platform/testenv"
 )
@@ -51,24 +52,10 @@ func benchHandler(b *testing.B, rdb *redisx.Client, cooldown time.Duration, loca
 	if err != nil {
 		b.Fatal(err)
 	}
+	// sum is the series of name whose source label, if any, is label.
 	sum := func(name, label string) func() float64 {
 		return func() float64 {
-			mfs, _ := reg.Gather()
-			v := 0.0
-			for _, mf := range mfs {
-				if mf.GetName() != name {
-					continue
-				}
-				for _, m := range mf.GetMetric() {
-					for _, lp := range m.GetLabel() {
-						if lp.GetName() == "source" && lp.GetValue() != label {
-							goto next
-						}
-					}
-					v += m.GetCounter().GetValue()
-				next:
-				}
-			}
+			v, _, _ := metrics.Value(reg, name, "source", label)
 			return v
 		}
 	}
