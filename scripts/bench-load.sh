@@ -48,7 +48,12 @@ cd "$(dirname "$0")/.."
 : "${LOAD_PGBENCH:=1}"
 # The server's GOGC, as deploy/k8s/api.yaml sets it.
 : "${LOAD_GOGC:=400}"
-: "${LOAD_PGBENCH_CLIENTS:=32}"
+# The server's pool (database.max_conns) and write admission budget, sized
+# for a PostgreSQL on two cores: with 32 connections the backends contend
+# (P99 of the submission's SQL at 600/s: 136–224 ms with 32 pgbench clients,
+# 15–21 ms with 8; docs/benchmarks.md, "Connections"). pgbench gets as many.
+: "${LOAD_DB_CONNS:=8}"
+: "${LOAD_PGBENCH_CLIENTS:=$LOAD_DB_CONNS}"
 : "${LOAD_RUN_ARGS:=}"
 # The pgbench scripts (scripts/pgbench/), in turn: with and without a key.
 : "${LOAD_PGBENCH_SCRIPTS:=submit_key.sql,submit.sql}"
@@ -96,7 +101,8 @@ fi
 # behind that would weigh on the next one.
 SERVER=
 start_server() {
-	GOGC=$LOAD_GOGC PVARA_DATABASE_URL=$DB_URL PVARA_REDIS_URL=$LOAD_REDIS PVARA_LOG_LEVEL=warn PVARA_LOG_FORMAT=json \
+	GOGC=$LOAD_GOGC PVARA_DATABASE_MAX_CONNS=${PVARA_DATABASE_MAX_CONNS:-$LOAD_DB_CONNS} \
+		PVARA_HTTP_WRITES_IN_FLIGHT=${PVARA_HTTP_WRITES_IN_FLIGHT:-$((2 * LOAD_DB_CONNS))} PVARA_DATABASE_URL=$DB_URL PVARA_REDIS_URL=$LOAD_REDIS PVARA_LOG_LEVEL=warn PVARA_LOG_FORMAT=json \
 		PVARA_HTTP_ADDR=127.0.0.1:$LOAD_PORT PVARA_ADMIN_ADDR=127.0.0.1:$LOAD_ADMIN_PORT \
 		PVARA_RATELIMIT_REQUESTS=10000000 PVARA_RATELIMIT_AUTH_REQUESTS=10000000 \
 		"$LOAD_STATE/bin/pvara" serve >>"$LOAD_STATE/serve.log" 2>&1 &
