@@ -46,44 +46,12 @@ import (
 func BenchmarkFirstScoring(b *testing.B) {
 	const nApps, nJobs = 20_000, 10
 	ctx := context.Background()
-	d := testenv.NewDB(b)
-	cfg := testConfig(b, d)
-	cfg.Database.MaxConns = 16
-	a, err := openApp(ctx, cfg, logx.Discard())
-	if err != nil {
-		b.Fatal(err)
+	titles := make([]string, nJobs)
+	for i := range titles {
+		titles[i] = fmt.Sprintf("Assistant Director IT %d", i)
 	}
-	defer a.Close()
-	org := uuid.Must(uuid.NewV7())
-	p := authz.Principal{UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleRecruiter, OrgID: org}
-	now := time.Now().UTC()
-	jobIDs := make([]uuid.UUID, nJobs)
-	for i := range jobIDs {
-		j, err := a.jobs.Create(ctx, p, jobs.Input{
-			Title: fmt.Sprintf("Assistant Director IT %d", i), Department: "Information Technology",
-			Description: "Build and run the regulator's online services in Go with PostgreSQL and Redis on Linux.",
-			Location:    "Islamabad", Positions: 10, OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(30 * 24 * time.Hour),
-			Criteria: jobs.CriteriaInput{MinEducation: "bachelor", MinExperienceYears: 2,
-				RequiredSkills: []string{"go", "postgresql"}, PreferredSkills: []string{"redis"}},
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if j, err = a.jobs.Publish(ctx, p, j.ID, j.ETag(time.Now())); err != nil {
-			b.Fatal(err)
-		}
-		jobIDs[i] = j.ID
-	}
+	a, d, org, jobIDs, svc := newScreeningBench(b, titles...)
 	evs := copyApplications(b, d, org, jobIDs, nApps, true)
-	svc, err := screening.New(screening.Config{}, screening.Deps{
-		DB: a.db, Redis: a.redis, Applications: a.screeningApplications(), Jobs: adapters.ScreeningJobs{Jobs: a.jobs}, Logger: logx.Discard(),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := svc.RefreshCorpus(ctx); err != nil {
-		b.Fatal(err)
-	}
 	var h struct {
 		single func(context.Context, outbox.Envelope)
 		batch  func(context.Context, []outbox.Envelope)
@@ -153,6 +121,52 @@ func BenchmarkFirstScoring(b *testing.B) {
 // scoring benchmark); otherwise one past job and a one-line résumé (the
 // re-screening benchmark's data since it was first measured). The data is
 // the same on every run (a fixed seed).
+// newScreeningBench is an app over a private database (pool of 16) with one
+// published job per title in a new organisation, all with the same
+// criteria, and a screening service wired as the worker wires it, its corpus
+// refreshed from those jobs. The app is closed when b ends.
+func newScreeningBench(b *testing.B, titles ...string) (a *app, d *testenv.DB, org uuid.UUID, jobIDs []uuid.UUID, svc *screening.Service) {
+	b.Helper()
+	ctx := context.Background()
+	d = testenv.NewDB(b)
+	cfg := testConfig(b, d)
+	cfg.Database.MaxConns = 16
+	a, err := openApp(ctx, cfg, logx.Discard())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(a.Close)
+	org = uuid.Must(uuid.NewV7())
+	p := authz.Principal{UserID: uuid.Must(uuid.NewV7()), Role: authz.RoleRecruiter, OrgID: org}
+	now := time.Now().UTC()
+	for _, title := range titles {
+		j, err := a.jobs.Create(ctx, p, jobs.Input{
+			Title: title, Department: "Information Technology",
+			Description: "Build and run the regulator's online services in Go with PostgreSQL and Redis on Linux.",
+			Location:    "Islamabad", Positions: 10, OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(30 * 24 * time.Hour),
+			Criteria: jobs.CriteriaInput{MinEducation: "bachelor", MinExperienceYears: 2,
+				RequiredSkills: []string{"go", "postgresql"}, PreferredSkills: []string{"redis"}},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if j, err = a.jobs.Publish(ctx, p, j.ID, j.ETag(time.Now())); err != nil {
+			b.Fatal(err)
+		}
+		jobIDs = append(jobIDs, j.ID)
+	}
+	svc, err = screening.New(screening.Config{}, screening.Deps{
+		DB: a.db, Redis: a.redis, Applications: a.screeningApplications(), Jobs: adapters.ScreeningJobs{Jobs: a.jobs}, Logger: logx.Discard(),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := svc.RefreshCorpus(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return a, d, org, jobIDs, svc
+}
+
 func copyApplications(b *testing.B, d *testenv.DB, org uuid.UUID, jobIDs []uuid.UUID, n int, long bool) []outbox.Envelope {
 	b.Helper()
 	skills := []string{"go", "postgresql", "redis", "docker", "kubernetes", "python", "linux", "networking", "excel", "urdu typing"}
