@@ -3,7 +3,6 @@ package httpx
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -95,7 +94,7 @@ func NewAdmission(cfg AdmissionConfig, reg prometheus.Registerer) *Admission {
 	a := &Admission{
 		writes:     class("writes", cfg.Writes),
 		reads:      class("reads", cfg.Reads),
-		retryAfter: map[string]string{"Retry-After": strconv.Itoa(int((cfg.RetryAfter + time.Second - 1) / time.Second))},
+		retryAfter: retryAfterHeader(cfg.RetryAfter),
 	}
 	if reg != nil {
 		reg.MustRegister(collectors...)
@@ -103,8 +102,9 @@ func NewAdmission(cfg AdmissionConfig, reg prometheus.Registerer) *Admission {
 	return a
 }
 
-// Middleware gates each request by its method's class. A refusal is
-// written as problem+json through errs.
+// Middleware gates each request by its method's class. A refusal is a
+// 503 overloaded problem, written here and not logged; a request whose
+// client left while it waited is answered through errs.
 func (a *Admission) Middleware(errs *ErrorMapper) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -127,7 +127,7 @@ func (m *ErrorMapper) FromError(ctx context.Context, err error) *Problem {
 		p := NewProblem(ctx, status, ae.Code, ae.Message)
 		p.Errors = ae.Fields
 		if ae.RetryAfter > 0 {
-			p.headers = map[string]string{"Retry-After": strconv.Itoa(int((ae.RetryAfter + time.Second - 1) / time.Second))}
+			p.headers = retryAfterHeader(ae.RetryAfter)
 		}
 		if status >= 500 {
 			m.log(ctx, status, err)
@@ -251,6 +251,12 @@ func (m *ErrorMapper) fromHuma(ctx context.Context, status int, msg string, errs
 // cleanMessage trims huma's messages of Go-isms.
 func cleanMessage(s string) string {
 	return strings.TrimPrefix(s, "json: ")
+}
+
+// retryAfterHeader is the Retry-After header of a hint d, in whole seconds
+// rounded up.
+func retryAfterHeader(d time.Duration) map[string]string {
+	return map[string]string{"Retry-After": strconv.Itoa(int((d + time.Second - 1) / time.Second))}
 }
 
 // WriteProblem writes p as the response (for handlers outside huma: the
